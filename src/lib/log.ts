@@ -1,0 +1,29 @@
+// Logs and progress go to stderr as single lines that read well in journald; stdout carries only
+// results (a table, or the one JSON document of --json).
+
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+}
+
+/** A logger writing `claude-failover: <message>` lines to a stream (stderr by default). */
+export function stderrLogger(stream: NodeJS.WritableStream = process.stderr): Logger {
+  const write = (prefix: string, message: string) => {
+    stream.write(`claude-failover: ${prefix}${message.replaceAll(/[\r\n]+/g, ' ')}\n`)
+  }
+
+  return {
+    info: (message) => write('', message),
+    warn: (message) => write('warning: ', message),
+  }
+}
+
+/** A logger that keeps its lines, for tests and for `--json` summaries. */
+export function memoryLogger(): Logger & {lines: string[]} {
+  const lines: string[] = []
+  return {
+    lines,
+    info: (message) => lines.push(message),
+    warn: (message) => lines.push(`warning: ${message}`),
+  }
+}

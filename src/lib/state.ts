@@ -1,0 +1,172 @@
+// state.json: the small cache of what cannot be seen in the folders or in tmux (active account,
+// exhausted-until times, suspected-hit counters, last swap, the swap journal). Validated on every
+// read; a corrupt file is moved aside and rebuilt loudly, never silently reset (reliability P12).
+import {readdir, readFile, readlink, rename} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+import * as z from 'zod'
+
+import type {Config} from './config.js'
+
+import {fsFailure} from './errors.js'
+import {ensurePrivateDir, writeFileAtomic} from './fs-atomic.js'
+
+export const STATE_VERSION = 1
+
+const iso = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO-8601 time')
+
+const accountStateSchema = z.object({
+  exhausted_until: iso.nullable().default(null),
+  last_hit: z
+    .object({at: iso, session: z.string(), pattern: z.string(), snippet: z.string(), reset_at: iso.nullable()})
+    .nullable()
+    .default(null),
+})
+
+export const SESSION_STATES = ['idle', 'starting', 'working', 'awaiting_input', 'stalled', 'dead'] as const
+
+const sessionStateSchema = z.object({
+  state: z.enum(SESSION_STATES),
+  task: z.string().nullable().default(null),
+  account: z.string().nullable().default(null),
+  conversation_id: z.string().nullable().default(null),
+  since: iso,
+})
+
+export const stateSchema = z.object({
+  version: z.literal(STATE_VERSION),
+  generation: z.number().int().min(0),
+  updated_at: iso.nullable().default(null),
+  active_account: z.string().nullable().default(null),
+  accounts: z.record(z.string(), accountStateSchema).default({}),
+  last_swap: z.object({at: iso, from: z.string().nullable(), to: z.string()}).nullable().default(null),
+  suspect: z
+    .record(z.string(), z.object({count: z.number().int().min(0), first_at: iso, last_at: iso, pattern: z.string()}))
+    .default({}),
+  sessions: z.record(z.string(), sessionStateSchema).default({}),
+  dispatch_paused_until: iso.nullable().default(null),
+  notified: z.record(z.string(), z.object({at: iso, message: z.string().optional()})).default({}),
+  swap_journal: z.unknown().nullable().default(null),
+})
+
+export type State = z.output<typeof stateSchema>
+export type AccountState = z.output<typeof accountStateSchema>
+export type SessionRecord = z.output<typeof sessionStateSchema>
+
+export const STATE_FILE = 'state.json'
+export const FENCE_DIR = 'fence'
+
+/** The state file's path inside the state folder. */
+export function statePath(stateDir: string): string {
+  return join(stateDir, STATE_FILE)
+}
+
+/** A fresh state: the active account is read from `active_link` when it points at an account home. */
+export async function freshState(config: Config, generation: number): Promise<State> {
+  return {
+    version: STATE_VERSION,
+    generation,
+    updated_at: null,
+    active_account: await activeAccountFromLink(config),
+    accounts: {},
+    last_swap: null,
+    suspect: {},
+    sessions: {},
+    dispatch_paused_until: null,
+    notified: {},
+    swap_journal: null,
+  }
+}
+
+async function activeAccountFromLink(config: Config): Promise<string | null> {
+  if (config.activeLink) {
+    try {
+      const target = resolve(join(config.activeLink, '..'), await readlink(config.activeLink))
+      const match = config.accounts.find((account) => resolve(account.home) === target)
+      if (match) return match.name
+    } catch {
+      // No link yet, or not a link: fall back to the first account.
+    }
+  }
+
+  return config.accounts[0]?.name ?? null
+}
+
+/** The highest generation ever committed, from the fence markers (survives a lost state file). */
+export async function highestFence(stateDir: string): Promise<number> {
+  let names: string[]
+  try {
+    names = await readdir(join(stateDir, FENCE_DIR))
+  } catch {
+    return 0
+  }
+
+  let highest = 0
+  for (const name of names) {
+    if (/^\d+$/.test(name)) highest = Math.max(highest, Number(name))
+  }
+
+  return highest
+}
+
+export type StateRead =
+  | {kind: 'ok'; state: State}
+  | {kind: 'missing'}
+  | {kind: 'corrupt'; reason: string}
+
+/** Reads and validates state.json without changing anything on disk. */
+export async function readStateFile(stateDir: string): Promise<StateRead> {
+  let text: string
+  try {
+    text = await readFile(statePath(stateDir), 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return {kind: 'missing'}
+    return {kind: 'corrupt', reason: `unreadable (${code ?? (error as Error).message})`}
+  }
+
+  return parseStateText(text)
+}
+
+/** Parses state text; every way it can be wrong becomes a reason, never a throw. */
+export function parseStateText(text: string): StateRead {
+  if (text.trim() === '') return {kind: 'corrupt', reason: 'empty file'}
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (error) {
+    return {kind: 'corrupt', reason: `not JSON (${(error as Error).message})`}
+  }
+
+  const result = stateSchema.safeParse(data)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const where = issue?.path.length ? issue.path.join('.') : 'document'
+    return {kind: 'corrupt', reason: `does not match the schema at ${where}: ${issue?.message ?? 'invalid'}`}
+  }
+
+  // Accounts the config no longer lists are harmless; keep them so nothing is lost.
+  return {kind: 'ok', state: result.data}
+}
+
+/** Moves a corrupt state file aside as `state.json.corrupt-<time>` and returns the new path. */
+export async function quarantineState(stateDir: string, now: Date): Promise<string> {
+  const target = `${statePath(stateDir)}.corrupt-${now.toISOString().replaceAll(':', '-')}`
+  try {
+    await rename(statePath(stateDir), target)
+  } catch (error) {
+    throw fsFailure('move the corrupt state file aside to', target, error)
+  }
+
+  return target
+}
+
+/** Serializes the state the way it is stored: stable key order, trailing newline. */
+export function serializeState(state: State): string {
+  return `${JSON.stringify(state, null, 2)}\n`
+}
+
+/** Writes state.json atomically (0600 in a 0700 folder). Only the lock module calls this. */
+export async function writeStateFile(stateDir: string, state: State): Promise<void> {
+  await ensurePrivateDir(stateDir)
+  await writeFileAtomic(statePath(stateDir), serializeState(state), {mode: 0o600})
+}

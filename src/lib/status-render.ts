@@ -1,0 +1,67 @@
+import type {StatusReport} from './status.js'
+
+import {colour, relative, table} from './render.js'
+
+/** The status report as a few short tables for a terminal. */
+export function renderStatus(report: StatusReport, now: Date): string {
+  const out: string[] = []
+  out.push(colour.heading('Accounts'))
+  out.push(
+    table(
+      ['account', 'active', 'exhausted until', 'home'],
+      report.accounts.map((a) => [
+        a.name,
+        a.active ? colour.good('yes') : '',
+        a.exhausted ? colour.bad(`${a.exhausted_until} (${relative(a.exhausted_until, now)})`) : colour.dim(a.exhausted_until ? 'reset passed' : '-'),
+        a.home,
+      ]),
+    ),
+  )
+  if (report.dispatch_paused_until && Date.parse(report.dispatch_paused_until) > now.getTime()) {
+    out.push(colour.warn(`dispatch paused until ${report.dispatch_paused_until} (${relative(report.dispatch_paused_until, now)})`))
+  }
+
+  out.push('', colour.heading(`Sessions (tmux ${report.tmux.running ? 'running' : colour.bad('not running')}${report.tmux.socket ? ` on ${report.tmux.socket}` : ''})`))
+  out.push(
+    table(
+      ['session', 'kind', 'alive', 'state', 'task', 'account', 'conversation', 'since'],
+      report.sessions.map((s) => [
+        s.name,
+        s.kind,
+        s.alive ? colour.good('yes') : colour.dim('no'),
+        s.state === 'dead' || s.state === 'stalled' || s.state === 'awaiting_input' ? colour.bad(s.state) : s.state,
+        s.task ?? '-',
+        s.account ?? '-',
+        s.conversation_id ? s.conversation_id.slice(0, 8) : '-',
+        relative(s.since, now),
+      ]),
+    ),
+  )
+  out.push('', colour.heading('Queues'))
+  out.push(
+    report.queues.length === 0
+      ? colour.dim('no projects (set projects: or projects_dir: in the config)')
+      : table(
+          ['project', 'inbox', 'blocked', 'invalid', 'dispatched', 'done', 'failed'],
+          report.queues.map((q) => [q.project, q.inbox, q.blocked, q.invalid > 0 ? colour.bad(String(q.invalid)) : 0, q.dispatched, q.done, q.failed > 0 ? colour.bad(String(q.failed)) : 0]),
+        ),
+  )
+  const swap = report.last_swap
+  out.push('', `${colour.heading('Last swap')} ${swap ? `${swap.from ?? '?'} -> ${swap.to} at ${swap.at} (${relative(swap.at, now)})` : colour.dim('never')}`)
+  out.push('', colour.heading('Recent events'))
+  out.push(
+    report.events.length === 0
+      ? colour.dim('none')
+      : report.events
+          .map((e) => {
+            const {event, ts, ...rest} = e
+            const detail = Object.entries(rest)
+              .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+              .join(' ')
+            return `${ts}  ${event}  ${colour.dim(detail)}`
+          })
+          .join('\n'),
+  )
+  for (const warning of report.warnings) out.push(colour.warn(`warning: ${warning}`))
+  return out.join('\n')
+}

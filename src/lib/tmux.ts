@@ -1,0 +1,215 @@
+// The one wrapper around tmux. Every call: an argument array (never a shell), a timeout, the
+// configured socket, and an exact target. Every call that changes a session (create, kill, type)
+// first asks the `owns` guard, so nothing outside the pool and the dedicated sessions is touched.
+import {execa} from 'execa'
+
+import {fail, FailoverError} from './errors.js'
+
+export interface TmuxOptions {
+  /** `tmux -S <socket>`; tmux's default server when absent. */
+  socket?: string
+  timeoutMs: number
+  /** Names this process may create, kill or type into. Anything else is refused as a bug. */
+  owns: (session: string) => boolean
+  binary?: string
+  /** Extra leading arguments, e.g. `-f /dev/null` in tests. */
+  extraArgs?: string[]
+}
+
+export interface SessionInfo {
+  name: string
+  paneId: string
+  panePid: number
+  paneDead: boolean
+  currentCommand: string
+  currentPath: string
+  inMode: boolean
+  created: number
+}
+
+interface RunResult {
+  ok: boolean
+  stdout: string
+  stderr: string
+  noServer: boolean
+}
+
+const SEP = '\u001F'
+const NO_SERVER = /no server running|error connecting to|server exited unexpectedly|no current client/i
+/** Keys that may be sent by name; everything else goes through sendLiteral. */
+export const NAMED_KEYS = new Set(['Enter', 'Escape', 'Up', 'Down', 'Left', 'Right', 'Tab', 'BTab', 'C-c', 'C-u', '1', '2', '3'])
+
+/** Exact session target: `=name` (tmux otherwise prefix-matches, so `ccl-1` would hit `ccl-10`). */
+export function sessionTarget(name: string): string {
+  return `=${name}`
+}
+
+/** Exact pane target for pane-level commands: `=name:` (a bare `=name` is "can't find pane"). */
+export function paneTarget(name: string): string {
+  return `=${name}:`
+}
+
+/**
+ * Prepares text for `send-keys -l --`: refuses line breaks (they would submit early) and control
+ * characters, and escapes a trailing `;`, which tmux's argument parser strips as a command separator
+ * even after `-l` and `--` (`\;` is read back as `;`).
+ */
+export function literalArgument(text: string): string {
+  if (/[\r\n]/.test(text)) throw fail('invalidData', 'refusing to type text containing a line break into a pane (it would submit early)')
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000B-\u001F\u007F]/.test(text)) throw fail('invalidData', 'refusing to type text containing control characters into a pane')
+  return text.endsWith(';') ? `${text.slice(0, -1)}\\;` : text
+}
+
+/** A tmux client bound to one server socket. */
+export class Tmux {
+  constructor(private readonly options: TmuxOptions) {}
+
+  /** Every session on the server with its pane facts; an empty list when no server runs. */
+  async listSessions(): Promise<SessionInfo[]> {
+    const format = ['#{session_name}', '#{pane_id}', '#{pane_pid}', '#{pane_dead}', '#{pane_current_command}', '#{pane_current_path}', '#{pane_in_mode}', '#{session_created}'].join(SEP)
+    const result = await this.run(['list-panes', '-a', '-F', format])
+    if (!result.ok) {
+      if (result.noServer) return []
+      throw this.failure('list sessions', result)
+    }
+
+    const seen = new Map<string, SessionInfo>()
+    for (const line of result.stdout.split('\n')) {
+      const [name, paneId, pid, dead, command, path, mode, created] = line.split(SEP)
+      if (!name || seen.has(name)) continue
+      seen.set(name, {
+        created: Number(created),
+        currentCommand: command ?? '',
+        currentPath: path ?? '',
+        inMode: mode === '1',
+        name,
+        paneDead: dead === '1',
+        paneId: paneId ?? '',
+        panePid: Number(pid),
+      })
+    }
+
+    return [...seen.values()]
+  }
+
+  /** True when a session of exactly this name exists (false when no server runs). */
+  async hasSession(name: string): Promise<boolean> {
+    const result = await this.run(['has-session', '-t', sessionTarget(name)])
+    if (result.ok) return true
+    if (result.noServer || /can't find session|no such session/i.test(result.stderr)) return false
+    throw this.failure(`check session ${name}`, result)
+  }
+
+  /** True when a tmux server answers on the socket. */
+  async serverRunning(): Promise<boolean> {
+    const result = await this.run(['list-sessions', '-F', '#{session_name}'])
+    if (result.ok) return true
+    if (result.noServer) return false
+    throw this.failure('reach the tmux server', result)
+  }
+
+  /** Throws exit 69 with a clear line when no server runs (a oneshot must never start one). */
+  async requireServer(): Promise<void> {
+    if (!(await this.serverRunning())) {
+      const where = this.options.socket ? `on ${this.options.socket}` : 'on the default socket'
+      throw fail('unavailable', `no tmux server is running ${where}; start it first (systemctl --user start claude-failover-tmux.service, or tmux -S <socket> new-session -d)`)
+    }
+  }
+
+  /**
+   * Creates a detached session running the user's shell in `cwd` with `env` set.
+   * Refuses names outside the pool. Needs a running server unless `startServer` is set.
+   */
+  async newSession(name: string, options: {cwd: string; env?: Record<string, string>; width?: number; height?: number; startServer?: boolean; command?: string}): Promise<string> {
+    this.guard(name)
+    if (!options.startServer) await this.requireServer()
+    const args = ['new-session', '-d', '-s', name, '-c', options.cwd, '-x', String(options.width ?? 200), '-y', String(options.height ?? 50), '-P', '-F', '#{pane_id}']
+    for (const [key, value] of Object.entries(options.env ?? {})) args.push('-e', `${key}=${value}`)
+    if (options.command) args.push(options.command)
+    const result = await this.run(args)
+    if (!result.ok) throw this.failure(`create session ${name}`, result)
+    return result.stdout.trim()
+  }
+
+  /** Kills a session; true when it existed. */
+  async killSession(name: string): Promise<boolean> {
+    this.guard(name)
+    const result = await this.run(['kill-session', '-t', sessionTarget(name)])
+    if (result.ok) return true
+    if (result.noServer || /can't find session|no such session/i.test(result.stderr)) return false
+    throw this.failure(`kill session ${name}`, result)
+  }
+
+  /** Types `text` literally (no key names, no submission) into the session's pane. */
+  async sendLiteral(name: string, text: string): Promise<void> {
+    this.guard(name)
+    const argument = literalArgument(text)
+    await this.leaveCopyMode(name)
+    const result = await this.run(['send-keys', '-t', paneTarget(name), '-l', '--', argument])
+    if (!result.ok) throw this.failure(`type into ${name}`, result)
+  }
+
+  /** Sends one named key (Enter, Escape, Down…) from a fixed list. */
+  async sendKey(name: string, key: string): Promise<void> {
+    this.guard(name)
+    if (!NAMED_KEYS.has(key)) throw fail('bug', `refusing to send unknown key name ${JSON.stringify(key)}`)
+    const result = await this.run(['send-keys', '-t', paneTarget(name), key])
+    if (!result.ok) throw this.failure(`send ${key} to ${name}`, result)
+  }
+
+  /** Types a line and submits it with Enter. */
+  async sendLine(name: string, text: string): Promise<void> {
+    await this.sendLiteral(name, text)
+    await this.sendKey(name, 'Enter')
+  }
+
+  /** The pane's last `lines` lines with wrapped lines joined (`capture-pane -p -J`). */
+  async capturePane(name: string, lines: number): Promise<string> {
+    const result = await this.run(['capture-pane', '-p', '-J', '-t', paneTarget(name), '-S', String(-Math.abs(lines))])
+    if (!result.ok) throw this.failure(`read the pane of ${name}`, result)
+    return result.stdout
+  }
+
+  /** Stops the whole server (tests and the demo only: it owns its private socket). */
+  async killServer(): Promise<void> {
+    await this.run(['kill-server'])
+  }
+
+  private async leaveCopyMode(name: string): Promise<void> {
+    const result = await this.run(['display-message', '-p', '-t', paneTarget(name), '#{pane_in_mode}'])
+    if (result.ok && result.stdout.trim() === '1') await this.run(['send-keys', '-t', paneTarget(name), '-X', 'cancel'])
+  }
+
+  private guard(name: string): void {
+    if (!this.options.owns(name)) {
+      throw fail('bug', `refusing to touch tmux session ${JSON.stringify(name)}: it is neither in the pool nor a dedicated session`)
+    }
+  }
+
+  private failure(action: string, result: RunResult): FailoverError {
+    if (result.noServer) return fail('unavailable', `cannot ${action}: no tmux server is running${this.options.socket ? ` on ${this.options.socket}` : ''}`)
+    return fail('unavailable', `cannot ${action}: tmux said: ${result.stderr.trim().split('\n')[0] || 'nothing'}`)
+  }
+
+  private async run(args: string[]): Promise<RunResult> {
+    const prefix = [...(this.options.extraArgs ?? []), ...(this.options.socket ? ['-S', this.options.socket] : [])]
+    const result = await execa(this.options.binary ?? 'tmux', [...prefix, ...args], {
+      forceKillAfterDelay: 1000,
+      reject: false,
+      stdin: 'ignore',
+      timeout: this.options.timeoutMs,
+    })
+    if ((result as {code?: string}).code === 'ENOENT') {
+      throw fail('unavailable', 'tmux is not installed (Debian/Ubuntu: sudo apt-get install tmux)')
+    }
+
+    if (result.timedOut) {
+      throw fail('unavailable', `tmux did not answer within ${this.options.timeoutMs} ms (tmux ${args[0]}); is the server hung?`)
+    }
+
+    const stderr = String(result.stderr ?? '')
+    const ok = result.exitCode === 0
+    return {noServer: !ok && NO_SERVER.test(stderr), ok, stderr, stdout: String(result.stdout ?? '')}
+  }
+}
