@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../lib/base-command.js'
+import {BaseCommand, waitFlag} from '../lib/base-command.js'
 import {fail} from '../lib/errors.js'
 import {describeProblem, type LinkReport, validateSymlinks} from '../lib/symlinks.js'
 
@@ -13,12 +13,13 @@ export default class ValidateSymlinks extends BaseCommand<typeof ValidateSymlink
     account: Flags.string({description: 'check only this account (repeatable)', multiple: true}),
     'dry-run': Flags.boolean({description: 'with --fix: list the links it would create, create nothing'}),
     fix: Flags.boolean({description: 'create the missing links (never replaces anything that exists)'}),
+    ...waitFlag,
   }
 
   async run(): Promise<LinkReport> {
     const config = this.failoverConfig()
     const fix = this.flags.fix && !this.flags['dry-run']
-    const report = await validateSymlinks(config, {accounts: this.flags.account, fix})
+    const report = await validateSymlinks(config, {accounts: this.flags.account, fix, wait: this.flags.wait})
     for (const fixed of report.fixed) this.logger.info(`created ${fixed.path} -> ${fixed.target}`)
     if (!this.jsonEnabled() && report.ok) this.log(`ok: ${config.accounts.length} account home(s) share ${config.shared.dirs.join(', ')} through ${config.shared.root}`)
     if (report.ok) return report

@@ -11,6 +11,11 @@ import {type Logger, stderrLogger} from './log.js'
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
+/** The flag every mutating command has: wait for the lock instead of exiting 75 at once. */
+export const waitFlag = {
+  wait: Flags.boolean({description: 'wait for the state lock instead of exiting 75 at once when another command holds it'}),
+}
+
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     config: Flags.string({

@@ -9,6 +9,7 @@ import type {Config} from './config.js'
 
 import {fsFailure} from './errors.js'
 import {fsyncDir, tempPathFor} from './fs-atomic.js'
+import {withStateLock} from './lock.js'
 
 export type LinkProblemKind = 'home-missing' | 'missing' | 'not-a-link' | 'dangling' | 'diverges'
 
@@ -109,14 +110,18 @@ export async function checkSharedLinks(config: Config, accounts?: string[]): Pro
  * Validates, and with `fix` creates the links whose path does not exist (and the shared folder they
  * point to, when missing). Divergent, dangling and real directories are only reported.
  */
-export async function validateSymlinks(config: Config, options: {fix?: boolean; accounts?: string[]} = {}): Promise<LinkReport> {
+export async function validateSymlinks(config: Config, options: {fix?: boolean; accounts?: string[]; wait?: boolean} = {}): Promise<LinkReport> {
   const problems = await checkSharedLinks(config, options.accounts)
   const fixed: LinkReport['fixed'] = []
-  if (options.fix) {
-    for (const problem of problems.filter((p) => p.problem === 'missing')) {
-      await createLink(problem.expected, problem.path)
-      fixed.push({account: problem.account, dir: problem.dir, path: problem.path, target: problem.expected})
-    }
+  const missing = problems.filter((p) => p.problem === 'missing')
+  if (options.fix && missing.length > 0) {
+    // Under the lock: a swap validates the same links and must not see them half-created.
+    await withStateLock(config, {command: 'validate-symlinks --fix', wait: options.wait}, async () => {
+      for (const problem of missing) {
+        await createLink(problem.expected, problem.path)
+        fixed.push({account: problem.account, dir: problem.dir, path: problem.path, target: problem.expected})
+      }
+    })
   }
 
   const remaining = options.fix ? await checkSharedLinks(config, options.accounts) : problems

@@ -1,0 +1,113 @@
+// Test scaffolding against real things: temp folders, real tmux on a private socket, the built CLI.
+import {execFile, spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {type Config, parseConfig} from '../../src/lib/config.js'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const CLI = join(ROOT, 'bin', 'run.js')
+
+/** A fresh temp folder, removed by the returned cleanup. */
+export function tempDir(prefix = 'cf-test-'): {dir: string; cleanup: () => void} {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return {cleanup: () => rmSync(dir, {force: true, recursive: true}), dir}
+}
+
+/** Writes a tree of files: keys are relative paths, values their content. */
+export function writeTree(root: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    const full = join(root, path)
+    mkdirSync(dirname(full), {recursive: true})
+    writeFileSync(full, content)
+  }
+}
+
+export interface Sandbox {
+  dir: string
+  configPath: string
+  config: Config
+  socket: string
+  cleanup: () => void
+}
+
+/**
+ * A sandbox: two account homes, a shared root, a state dir, a tmux socket path, and a config file
+ * using them. `yaml` is appended to the base config (later keys must not repeat base keys).
+ */
+export function sandbox(extraYaml = '', options: {pool?: string; lockStale?: string} = {}): Sandbox {
+  const {cleanup, dir} = tempDir()
+  mkdirSync(join(dir, 'main'))
+  mkdirSync(join(dir, 'backup'))
+  mkdirSync(join(dir, 'shared'))
+  const socket = join(dir, 'tmux.sock')
+  const yaml = [
+    'state_dir: ./state',
+    `tmux: {socket: ${socket}, timeout: 5s}`,
+    'accounts:',
+    '  - {name: main, home: ./main}',
+    '  - {name: backup, home: ./backup}',
+    'shared: {root: ./shared}',
+    `autonomous: ${options.pool ?? '{prefix: "ccl-auto-", start_index: 11, min: 2, max: 3}'}`,
+    `lock: {stale: ${options.lockStale ?? '3s'}}`,
+    extraYaml,
+  ].join('\n')
+  const configPath = join(dir, 'config.yaml')
+  writeFileSync(configPath, yaml)
+  return {cleanup, config: parseConfig(yaml, configPath), configPath, dir, socket}
+}
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI (`bin/run.js`) and resolves with its exit code and output. */
+export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: {...process.env, NO_COLOR: '1', ...options.env},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({code: code ?? (signal ? 128 : -1), stderr, stdout})
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** Runs tmux on a private socket with no user config. */
+export function tmux(socket: string, args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    execFile('tmux', ['-S', socket, '-f', '/dev/null', ...args], {timeout: 10_000}, (error, stdout, stderr) => {
+      resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stderr, stdout})
+    })
+  })
+}
+
+/** Starts a tmux server on `socket` by creating a session outside any pool. */
+export async function startTmuxServer(socket: string, keeper = 'keeper'): Promise<void> {
+  const result = await tmux(socket, ['new-session', '-d', '-s', keeper, '-x', '200', '-y', '50'])
+  if (result.code !== 0) throw new Error(`tmux server did not start: ${result.stderr}`)
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
