@@ -109,7 +109,9 @@ export function describeFailure(error: unknown): FailureReport {
   const message = error instanceof Error ? error.message : String(error)
   if (typeof oclifExit === 'number') {
     // oclif's own parse errors (unknown flag, missing argument) carry exit 2.
-    return {code: oclifExit === 2 ? 'USAGE' : 'EXIT', exit: oclifExit, message: firstLine(message), details: []}
+    // oclif's parse errors span lines ("Parsing --events\n\tExpected an integer …\nSee more help with --help").
+    const oneLine = message.replace(/See more help with --help/, '').split('\n').map((l) => l.trim()).filter(Boolean).join(': ')
+    return {code: oclifExit === 2 ? 'USAGE' : 'EXIT', exit: oclifExit, message: oneLine, details: []}
   }
 
   return {code: 'INTERNAL', exit: ExitCode.internal, message: `internal error (a bug): ${firstLine(message)}`, details: []}

@@ -88,8 +88,7 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
 
 async function listLive(tmux: Tmux): Promise<{running: boolean; sessions: Awaited<ReturnType<Tmux['listSessions']>>; error?: string}> {
   try {
-    const sessions = await tmux.listSessions()
-    return {running: sessions.length > 0 || (await tmux.serverRunning()), sessions}
+    return await tmux.survey()
   } catch (error) {
     // status must answer even when tmux is missing or hung: report it instead of failing.
     if (error instanceof FailoverError) return {error: error.message, running: false, sessions: []}

@@ -67,10 +67,15 @@ export class Tmux {
 
   /** Every session on the server with its pane facts; an empty list when no server runs. */
   async listSessions(): Promise<SessionInfo[]> {
+    return (await this.survey()).sessions
+  }
+
+  /** Whether a server answers, and its sessions, in one tmux call. */
+  async survey(): Promise<{running: boolean; sessions: SessionInfo[]}> {
     const format = ['#{session_name}', '#{pane_id}', '#{pane_pid}', '#{pane_dead}', '#{pane_current_command}', '#{pane_current_path}', '#{pane_in_mode}', '#{session_created}'].join(SEP)
     const result = await this.run(['list-panes', '-a', '-F', format])
     if (!result.ok) {
-      if (result.noServer) return []
+      if (result.noServer) return {running: false, sessions: []}
       throw this.failure('list sessions', result)
     }
 
@@ -90,7 +95,7 @@ export class Tmux {
       })
     }
 
-    return [...seen.values()]
+    return {running: true, sessions: [...seen.values()]}
   }
 
   /** True when a session of exactly this name exists (false when no server runs). */

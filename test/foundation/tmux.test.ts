@@ -65,8 +65,8 @@ describe('tmux wrapper', () => {
         return lines.length >= 2 ? lines : undefined
       })
       // cat echoes the typed line once (the terminal) and once more (its output).
-      expect(screen[0]).toBe(text)
-      expect(screen[1]).toBe(text)
+      expect(screen?.[0]).toBe(text)
+      expect(screen?.[1]).toBe(text)
       expect(await client.hasSession('ccl-2')).toBe(true)
     } finally {
       await client.killSession('ccl-2')

@@ -68,8 +68,10 @@ export interface CliResult {
 /** Runs the built CLI (`bin/run.js`) and resolves with its exit code and output. */
 export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // vitest sets NODE_ENV=test, which puts oclif in development mode; a real run has none.
+    const {NODE_ENV: _ignored, ...inherited} = process.env
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: {...process.env, NO_COLOR: '1', ...options.env},
+      env: {...inherited, NO_COLOR: '1', ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -1,0 +1,79 @@
+// The fast front end: argv → flags with node:util's parseArgs, for the definitions of
+// src/lib/command.ts. Its parsing rules match oclif's for the flag kinds used here (booleans,
+// strings, integers with bounds, repeatable strings, positional arguments); a test holds the two
+// front ends to the same results.
+import {parseArgs} from 'node:util'
+
+import {type CommandDef, executeCommand, type FlagDef, GLOBAL_FLAGS, reportFailure} from './command.js'
+import {fail} from './errors.js'
+
+type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+
+/** Parses argv for a definition; usage errors are FailoverErrors of kind 'usage' (exit 2). */
+export function parseCommandArgv(def: CommandDef, argv: string[]): {flags: Record<string, unknown>; args: Record<string, string | undefined>} {
+  const all: Record<string, FlagDef> = {...GLOBAL_FLAGS, ...def.flags}
+  const options: ParseOptions = {}
+  for (const [name, f] of Object.entries(all)) {
+    options[name] = {multiple: f.multiple === true, type: f.kind === 'boolean' ? 'boolean' : 'string', ...(f.char ? {short: f.char} : {})}
+  }
+
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({allowPositionals: true, args: argv, options, strict: true})
+  } catch (error) {
+    const message = (error as Error).message
+    const unknown = /Unknown option '([^']+)'/.exec(message)
+    if (unknown) throw fail('usage', `Nonexistent flag: ${unknown[1]} (see: claude-failover ${def.id.replaceAll(':', ' ')} --help)`)
+    throw fail('usage', `${message.split('.')[0]} (see: claude-failover ${def.id.replaceAll(':', ' ')} --help)`)
+  }
+
+  const flags: Record<string, unknown> = {}
+  for (const [name, f] of Object.entries(all)) {
+    const value = parsed.values[name]
+    if (f.kind === 'boolean') {
+      flags[name] = value === true
+    } else if (f.kind === 'integer') {
+      flags[name] = value === undefined ? f.default : parseInteger(name, String(value), f)
+    } else {
+      if (f.options && typeof value === 'string' && !f.options.includes(value)) {
+        throw fail('usage', `Expected --${name}=${value} to be one of: ${f.options.join(', ')}`)
+      }
+
+      flags[name] = value ?? (f.multiple ? undefined : f.default)
+    }
+  }
+
+  const specs = def.args ?? []
+  if (parsed.positionals.length > specs.length) {
+    throw fail('usage', `Unexpected argument: ${parsed.positionals[specs.length]} (see: claude-failover ${def.id.replaceAll(':', ' ')} --help)`)
+  }
+
+  const args: Record<string, string | undefined> = {}
+  for (const [i, spec] of specs.entries()) {
+    args[spec.name] = parsed.positionals[i]
+    if (spec.required && args[spec.name] === undefined) throw fail('usage', `Missing required argument ${spec.name}`)
+  }
+
+  return {args, flags}
+}
+
+function parseInteger(name: string, text: string, f: FlagDef): number {
+  const bounds = f.min !== undefined && f.max !== undefined ? ` between ${f.min} and ${f.max}` : f.min !== undefined ? ` ≥ ${f.min}` : ''
+  if (!/^-?\d+$/.test(text)) throw fail('usage', `Expected an integer${bounds} for --${name}, got ${JSON.stringify(text)}`)
+  const value = Number(text)
+  if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
+    throw fail('usage', `Expected an integer${bounds} for --${name}, got ${value}`)
+  }
+
+  return value
+}
+
+/** Runs one definition from argv, reporting failures; used by bin/run.js through dist/cli.cjs. */
+export async function runFast(def: CommandDef, argv: string[]): Promise<void> {
+  const json = argv.includes('--json') && !argv.slice(0, argv.indexOf('--json')).includes('--')
+  try {
+    await executeCommand(def, parseCommandArgv(def, argv))
+  } catch (error) {
+    reportFailure(error, json)
+  }
+}

@@ -1,0 +1,62 @@
+// The fast path (bin/run.js → dist/cli.cjs, no oclif) and oclif's path must behave the same.
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {runCli, type Sandbox, sandbox} from '../helpers/env.js'
+
+let box: Sandbox
+beforeAll(() => {
+  box = sandbox()
+})
+afterAll(() => box.cleanup())
+
+const SLOW = {CLAUDE_FAILOVER_NO_BUNDLE: '1'}
+const normalize = (text: string) => text.replaceAll(/"ts": "[^"]+"/g, '"ts": "…"')
+
+describe('fast path and oclif path', () => {
+  it.each([
+    [['status', '--json']],
+    [['status', '--json', '--events', '3']],
+    [['validate-symlinks', '--json']],
+    [['validate-symlinks']],
+    [['validate-symlinks', '--account', 'main', '--account', 'backup', '--json']],
+  ])('%j gives the same exit code and stdout', async (argv) => {
+    const args = [...argv, '--config', box.configPath]
+    const [fast, slow] = await Promise.all([runCli(args), runCli(args, {env: SLOW})])
+    expect(fast.code).toBe(slow.code)
+    expect(normalize(fast.stdout)).toBe(normalize(slow.stdout))
+    expect(fast.stderr).toBe(slow.stderr)
+  })
+
+  it.each([
+    [['status', '--events', 'lots', '--json'], /--events.*lots/],
+    [['status', '--events', '-1', '--json'], /--events/],
+    [['status', '--bogus', '--json'], /Nonexistent flag: --bogus/],
+  ])('%j is the same usage error (exit 2, one JSON error document) on both paths', async (argv, mentions) => {
+    const args = [...argv, '--config', box.configPath]
+    for (const result of await Promise.all([runCli(args), runCli(args, {env: SLOW})])) {
+      expect(result.code).toBe(2)
+      const doc = JSON.parse(result.stdout) as {error: {code: string; exit: number; message: string}}
+      expect(doc.error).toMatchObject({code: 'USAGE', exit: 2})
+      expect(doc.error.message).toMatch(mentions)
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    }
+  })
+
+  it('usage errors exit 2 with the flag named', async () => {
+    const bogus = await runCli(['status', '--bogus', '--config', box.configPath])
+    expect(bogus.code).toBe(2)
+    expect(bogus.stderr).toMatch(/^claude-failover: error: Nonexistent flag: --bogus/)
+    const bad = await runCli(['status', '--events', 'lots', '--config', box.configPath])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--events')
+  })
+
+  it('--help lists the flags, examples and exit codes', async () => {
+    const help = await runCli(['status', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--events=<value>')
+    expect(help.stdout).toContain('EXAMPLES')
+    expect(help.stdout).toMatch(/EXIT CODES\n {2}0 success or nothing to do/)
+    expect(help.stdout).toContain('75 temporary: lock busy')
+  })
+})
