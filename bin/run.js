@@ -54,7 +54,14 @@ function findCommand(commands) {
   }
 }
 
-if (helpLike || process.env.CLAUDE_FAILOVER_NO_BUNDLE || !existsSync(bundle)) {
+if (argv[0] === 'hook' && argv.length === 1) {
+  // Claude Code waits for its hooks: load only the handler (node built-ins), never the bundle.
+  try {
+    const {handleHook} = await import('../dist/lib/hook.js')
+    await handleHook(process.stdin, process.env)
+  } catch {}
+  process.exit(0)
+} else if (helpLike || process.env.CLAUDE_FAILOVER_NO_BUNDLE || !existsSync(bundle)) {
   await slow()
 } else {
   const {exports, saveCache} = loadBundle()

@@ -46,8 +46,13 @@ for (const [i, id] of ids.entries()) {
 lines.push(`export const commands = {${table.join(', ')}}`)
 const esbuild = await import('esbuild')
 await esbuild.build({
+  // import.meta.url has no meaning in CommonJS: give it the bundle's own URL.
+  banner: {js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;"},
   bundle: true,
+  define: {'import.meta.url': 'importMetaUrl'},
   format: 'cjs',
+  // Dynamic import() becomes require(): the bundle runs in vm.Script, which has no import() hook on Node 20.
+  supported: {'dynamic-import': false},
   keepNames: false,
   minifySyntax: true,
   minifyWhitespace: true,

@@ -1,0 +1,84 @@
+// Claim records (SPEC §3): `dispatched/<id>.md.claim` beside a claimed task, naming the session,
+// account, time and the conversation id chosen at dispatch. The task's move to dispatched/ is the
+// claim itself (only one process can win the link); the record is written and fsynced before
+// anything is typed, and `launched_at` is set once the launch line has been sent.
+import {readdir, readFile, unlink} from 'node:fs/promises'
+import {join} from 'node:path'
+import * as z from 'zod'
+
+import {writeFileAtomic} from '../fs-atomic.js'
+import {queueDir} from '../queue/layout.js'
+
+export const CLAIM_SUFFIX = '.claim'
+
+const claimSchema = z.object({
+  account: z.string(),
+  attempt: z.number().int().min(1),
+  claimed_at: z.string(),
+  conversation_id: z.string(),
+  cwd: z.string(),
+  launched_at: z.string().nullable(),
+  pid: z.number().int(),
+  project: z.string(),
+  session: z.string(),
+  task: z.string(),
+  timeout_ms: z.number().int().positive().nullable(),
+  retries: z.number().int().min(0),
+})
+
+export type Claim = z.output<typeof claimSchema>
+
+/** The claim record's path for a task of a project. */
+export function claimPath(projectPath: string, taskId: string): string {
+  return join(queueDir(projectPath, 'dispatched'), `${taskId}.md${CLAIM_SUFFIX}`)
+}
+
+/** Writes (or rewrites) a claim record atomically and durably. */
+export async function writeClaim(projectPath: string, claim: Claim): Promise<void> {
+  await writeFileAtomic(claimPath(projectPath, claim.task), `${JSON.stringify(claim, null, 2)}\n`, {mode: 0o600})
+}
+
+/** Reads a claim record; undefined when it is missing or unreadable. */
+export async function readClaim(projectPath: string, taskId: string): Promise<Claim | undefined> {
+  try {
+    const parsed = claimSchema.safeParse(JSON.parse(await readFile(claimPath(projectPath, taskId), 'utf8')))
+    return parsed.success ? parsed.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Removes a claim record (missing is fine). */
+export async function removeClaim(projectPath: string, taskId: string): Promise<void> {
+  await unlink(claimPath(projectPath, taskId)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error
+  })
+}
+
+export interface DispatchedTask {
+  project: string
+  projectPath: string
+  id: string
+  claim: Claim | undefined
+}
+
+/** Every task in dispatched/ of the given projects, with its claim record when there is one. */
+export async function listDispatched(projects: {name: string; path: string}[]): Promise<DispatchedTask[]> {
+  const out: DispatchedTask[] = []
+  for (const project of projects) {
+    let names: string[]
+    try {
+      names = await readdir(queueDir(project.path, 'dispatched'))
+    } catch {
+      continue
+    }
+
+    for (const name of names.sort()) {
+      if (name.startsWith('.') || !name.endsWith('.md')) continue
+      const id = name.slice(0, -3)
+      out.push({claim: await readClaim(project.path, id), id, project: project.name, projectPath: project.path})
+    }
+  }
+
+  return out
+}

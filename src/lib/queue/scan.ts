@@ -1,0 +1,275 @@
+// One pass over a project's inbox: every task file is judged ready, blocked, invalid or settling,
+// and the markers beside it are brought in line with the verdict. One bad file never stops the
+// pass: every refusal is a verdict, and an unexpected error on one file becomes a warning.
+//
+// Half-written files (the settle rule): a task is read only when it is settled, that is when
+//   - its mtime is at least `settleMs` (default 2 s) before `now`: nothing has written to it for
+//     that long (an editor saving, `cat >`, `cp` in progress all keep bumping the mtime), or
+//   - its ctime is later than its mtime: the last thing done to the inode was not a write but a
+//     rename or link into inbox/ (Maildir-style delivery, as `task add` does) or a utimes; any
+//     later write would set mtime and ctime together again.
+// and a file whose size changes while it is read is put back to settling. Until then it is
+// neither read nor judged, so a half-written file is never dispatched and never marked invalid.
+// This closes the window "a writer pauses for less than settleMs mid-file". A writer that pauses
+// longer than settleMs (or changes the file's metadata mid-write) can still be read early: the
+// only airtight delivery is to write elsewhere and rename into inbox/, as `task add` does.
+import type {Dirent, Stats} from 'node:fs'
+import {lstatSync} from 'node:fs'
+import {readdir} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import type {DependencyCache} from './dependencies.js'
+import type {TaskFingerprint} from './markers.js'
+import type {Task, TaskProject} from './task-file.js'
+
+import {fsFailure} from '../errors.js'
+import {checkDependencies} from './dependencies.js'
+import {queueDir} from './layout.js'
+import {
+  BLOCKED_SUFFIX,
+  INVALID_SUFFIX,
+  clearBlockedMarker,
+  clearInvalidMarker,
+  ensureBlockedMarker,
+  fingerprintOf,
+  readInvalidMarkerSync,
+  sameFingerprint,
+  writeInvalidMarker,
+} from './markers.js'
+import {finishTask, parseTaskBytes, readTaskBytes, taskIdFromName} from './task-file.js'
+
+/** How long a task file must go unwritten before it is read (unless it was delivered by rename). */
+export const DEFAULT_SETTLE_MS = 2000
+const DEFAULT_CONCURRENCY = 32
+
+export interface ScanOptions {
+  /** The clock, in ms since the epoch. */
+  now?: number
+  settleMs?: number
+  /** Files handled at once. */
+  concurrency?: number
+  /** Share one across the projects of a pass so each dependency is looked up once. */
+  cache?: DependencyCache
+}
+
+export interface ScanResult {
+  /** Highest priority first, then the oldest file, then the id. */
+  ready: Task[]
+  blocked: {id: string; reason: string; unresolved: string[]}[]
+  invalid: {id: string; reason: string}[]
+  /** Still being written (or just edited): judged on a later pass. */
+  settling: {id: string; reason: string}[]
+  /** Markers that could not be written or removed, and unexpected errors; the verdicts stand. */
+  warnings: string[]
+}
+
+type Verdict =
+  | {kind: 'ready'; task: Task}
+  | {kind: 'blocked'; id: string; reason: string; unresolved: string[]}
+  | {kind: 'invalid'; id: string; reason: string}
+  | {kind: 'settling'; id: string; reason: string}
+  | {kind: 'gone'}
+
+/** True when a file may be read: unwritten for `settleMs`, or delivered by rename/link since its last write. */
+export function isSettled(stat: Pick<Stats, 'ctimeMs' | 'mtimeMs'>, now: number, settleMs: number = DEFAULT_SETTLE_MS): boolean {
+  return now - stat.mtimeMs >= settleMs || stat.ctimeMs > stat.mtimeMs
+}
+
+/** Orders ready tasks: priority desc, then oldest mtime, then id. */
+export function compareTasks(a: Task, b: Task): number {
+  if (a.priority !== b.priority) return b.priority - a.priority
+  if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs - b.mtimeMs
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/**
+ * Judges every task of one project's inbox in a single pass and updates the markers: `.blocked`
+ * created once (never rewritten) and removed when the task is ready or invalid; `.invalid`
+ * written with the file's fingerprint and removed when the file changes; orphan markers removed.
+ * A missing inbox is an empty one.
+ */
+export async function scanInbox(
+  project: TaskProject,
+  knownProjects: ReadonlySet<string>,
+  projectsByName: ReadonlyMap<string, {path: string}>,
+  options: ScanOptions = {},
+): Promise<ScanResult> {
+  const now = options.now ?? Date.now()
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS
+  const cache = options.cache ?? new Map()
+  const inbox = queueDir(project.path, 'inbox')
+  const result: ScanResult = {blocked: [], invalid: [], ready: [], settling: [], warnings: []}
+  let entries: Dirent[]
+  try {
+    entries = await readdir(inbox, {withFileTypes: true})
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return result
+    throw fsFailure('read the inbox', inbox, error)
+  }
+
+  // Dependencies on projects missing from projectsByName are unknown, whatever knownProjects says.
+  const lookup = new Map([...projectsByName].filter(([name]) => knownProjects.has(name)))
+  const known = new Set(lookup.keys())
+  const tasks: Dirent[] = []
+  const markers = new Set<string>()
+  for (const entry of entries) {
+    // Dot-files are writes in progress (tempPathFor, Maildir-style deliveries, editors' swap files).
+    if (entry.name.startsWith('.')) continue
+    if (entry.name.endsWith('.md')) tasks.push(entry)
+    else if (entry.name.endsWith(`.md${BLOCKED_SUFFIX}`) || entry.name.endsWith(`.md${INVALID_SUFFIX}`)) markers.add(entry.name)
+  }
+
+  const warn = (message: string) => result.warnings.push(message)
+  const context: Context = {cache, inbox, known, lookup, markers, now, project, settleMs, warn}
+  const verdicts = await mapLimited(tasks, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
+    try {
+      return await judge(context, entry)
+    } catch (error) {
+      warn(`${entry.name}: skipped this pass (${error instanceof Error ? error.message : String(error)})`)
+      return {kind: 'gone'} as const
+    }
+  })
+
+  for (const verdict of verdicts) {
+    switch (verdict.kind) {
+      case 'ready': {
+        result.ready.push(verdict.task)
+        break
+      }
+
+      case 'blocked': {
+        result.blocked.push({id: verdict.id, reason: verdict.reason, unresolved: verdict.unresolved})
+        break
+      }
+
+      case 'invalid': {
+        result.invalid.push({id: verdict.id, reason: verdict.reason})
+        break
+      }
+
+      case 'settling': {
+        result.settling.push({id: verdict.id, reason: verdict.reason})
+        break
+      }
+
+      case 'gone': {
+        break
+      }
+    }
+  }
+
+  // Markers whose task is gone (claimed, deleted, renamed): nothing to say any more.
+  const taskNames = new Set(tasks.map((t) => t.name))
+  for (const marker of markers) {
+    const taskName = marker.slice(0, marker.lastIndexOf('.'))
+    if (!taskNames.has(taskName)) await quietly(warn, marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
+  }
+
+  result.ready.sort(compareTasks)
+  const byId = (a: {id: string}, b: {id: string}) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  result.blocked.sort(byId)
+  result.invalid.sort(byId)
+  result.settling.sort(byId)
+  return result
+}
+
+interface Context {
+  cache: DependencyCache
+  inbox: string
+  known: ReadonlySet<string>
+  lookup: ReadonlyMap<string, {path: string}>
+  markers: ReadonlySet<string>
+  now: number
+  project: TaskProject
+  settleMs: number
+  warn: (message: string) => void
+}
+
+async function judge(context: Context, entry: Dirent): Promise<Verdict> {
+  const {inbox, markers, project, warn} = context
+  const name = entry.name
+  const taskPath = join(inbox, name)
+  const id = name.slice(0, -'.md'.length)
+  const hasBlocked = markers.has(name + BLOCKED_SUFFIX)
+  const hasInvalid = markers.has(name + INVALID_SUFFIX)
+
+  // A standing verdict on this exact version of the file: not read again. Any edit, replacement
+  // or touch changes the fingerprint, and the verdict is cleared on this pass.
+  let staleInvalid = false
+  if (hasInvalid) {
+    const marker = readInvalidMarkerSync(taskPath)
+    const stat = lstatOrUndefined(taskPath)
+    if (!stat) return {kind: 'gone'}
+    if (marker?.fingerprint && sameFingerprint(marker.fingerprint, fingerprintOf(stat))) {
+      if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+      return {id, kind: 'invalid', reason: marker.reason}
+    }
+
+    staleInvalid = true
+  }
+
+  const invalid = async (reason: string, stat?: Stats): Promise<Verdict> => {
+    const current = stat ?? lstatOrUndefined(taskPath)
+    const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
+    await quietly(warn, name, () => writeInvalidMarker(taskPath, reason, fingerprint))
+    if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+    return {id, kind: 'invalid', reason}
+  }
+
+  const named = taskIdFromName(name)
+  if (!named.ok) return invalid(named.reason)
+  if (entry.isSymbolicLink()) return invalid('is a symbolic link; task files are never followed (a link could point at a secret outside the project): replace it with a regular file holding the task')
+
+  const read = await readTaskBytes(taskPath, (stat) => isSettled(stat, context.now, context.settleMs))
+  if (read.kind === 'gone') return read
+  if (read.kind === 'refused') return invalid(read.reason, read.stat)
+  if (read.kind === 'unsettled') {
+    if (staleInvalid) await quietly(warn, name, () => clearInvalidMarker(taskPath))
+    return {id, kind: 'settling', reason: `written ${Math.max(0, Math.round((context.now - read.stat.mtimeMs) / 100) / 10)}s ago; read once unchanged for ${context.settleMs / 1000}s`}
+  }
+
+  const {stat} = read
+  const parsed = await finishTask(parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}, project), project.path)
+  if (!parsed.ok) return invalid(parsed.reason, stat)
+  if (staleInvalid) await quietly(warn, name, () => clearInvalidMarker(taskPath))
+
+  const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, knownProjects: context.known})
+  if (!gate.ready) {
+    if (!hasBlocked) await quietly(warn, name, () => ensureBlockedMarker(taskPath, gate.reason))
+    return {id, kind: 'blocked', reason: gate.reason, unresolved: gate.unresolved}
+  }
+
+  if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+  return {kind: 'ready', task: parsed.task}
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, {throwIfNoEntry: false})
+  } catch {
+    return undefined
+  }
+}
+
+/** Runs a marker update; a failure (read-only folder, disk full) becomes a warning, not a stop. */
+async function quietly(warn: (message: string) => void, name: string, action: () => Promise<unknown>): Promise<void> {
+  try {
+    await action()
+  } catch (error) {
+    warn(`${name}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = Array.from({length: items.length})
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      out[index] = await fn(items[index] as T)
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, worker))
+  return out
+}
