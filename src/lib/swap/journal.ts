@@ -1,23 +1,252 @@
-// The swap journal (SPEC §5): kept in state.json while a swap runs, so that a process killed at
-// any step leaves enough for the next `swap` or `reconcile` to roll it forward.
+// The swap journal (SPEC §5), kept in state.json while a swap runs. Each step is committed (fenced)
+// before the next irreversible action, so a process killed anywhere leaves a journal that the next
+// `swap` or `reconcile` rolls forward to the same end: the whole pool on the target account, every
+// recorded conversation resumed exactly once. Re-running a step is safe by construction:
+//   planned    → kill the pool's sessions and the relaunching dedicated ones (killing twice is a no-op)
+//   killed     → flip active_link and the active account (a rename; flipping twice is a no-op)
+//   flipped    → per session: create it at its shell, type the resume line, mark it relaunched
+//                (a session found already running something is taken as relaunched: a
+//                conversation must never run in two processes, so we never type a second resume)
+//   relaunched → type the continue message where a session was mid-task, mark it continued
+// then `last_swap` is recorded, the journal closed and the swap notified.
+import {setTimeout as sleep} from 'node:timers/promises'
+import * as z from 'zod'
+
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {Tmux} from '../tmux.js'
 
+import {crashpoint} from '../crashpoint.js'
+import {appendEvent} from '../events.js'
+import {buildLaunchLine, ensureHooksSettings} from '../launch.js'
+import {deliverNotifications, swapDone} from '../notify/notifier.js'
+import {isShell} from '../pane.js'
+import {classifyPane} from '../quota/classify.js'
+import {readSignals} from '../signals.js'
+import {repointLink} from '../symlinks.js'
+
+export const JOURNAL_STEPS = ['planned', 'killed', 'flipped', 'relaunched'] as const
+
+const journalSessionSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['pool', 'dedicated']),
+  cwd: z.string(),
+  conversation_id: z.string().nullable(),
+  /** Why the conversation is not resumed (no id, transcript unreachable). */
+  skip_reason: z.string().nullable(),
+  task: z.string().nullable(),
+  working: z.boolean(),
+  relaunched: z.boolean(),
+  continued: z.boolean(),
+  awaiting_input: z.boolean().default(false),
+})
+
+export const journalSchema = z.object({
+  id: z.string(),
+  started_at: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  reason: z.string(),
+  step: z.enum(JOURNAL_STEPS),
+  sessions: z.array(journalSessionSchema),
+})
+
+export type Journal = z.output<typeof journalSchema>
+export type JournalSession = z.output<typeof journalSessionSchema>
+
 export interface SwapRollDeps {
   tmux: Tmux
   now: () => Date
   log: Logger
+  /** Pause between relaunches (swap.stagger); tests and the bench pass 0. */
+  staggerMs?: number
+  /** How long to wait for a resumed session to come up before typing into it. */
+  readyTimeoutMs?: number
+}
+
+/** Reads the journal from the state; a journal that does not parse is reported and dropped. */
+export function readJournal(tx: Transaction, log: Logger): Journal | null {
+  if (tx.state.swap_journal === null || tx.state.swap_journal === undefined) return null
+  const parsed = journalSchema.safeParse(tx.state.swap_journal)
+  if (parsed.success) return parsed.data
+  log.warn(`the swap journal in state.json is unreadable (${parsed.error.issues[0]?.message ?? 'invalid'}); dropping it: reconcile will repair the pool`)
+  tx.state.swap_journal = null
+  return null
 }
 
 /**
- * Finishes a swap a killed process left in the journal (all of the pool on the target account,
- * every recorded conversation resumed); returns one line per action taken, empty when there was
- * no unfinished swap. Called by `swap` and `reconcile` under the lock.
+ * Finishes a swap a killed process left in the journal; returns one line per action taken, empty
+ * when there was no unfinished swap. Called by `swap` and `reconcile` under the lock.
  */
-export async function rollForwardSwap(_config: Config, tx: Transaction, _deps: SwapRollDeps): Promise<string[]> {
-  if (!tx.state.swap_journal) return []
-  // Filled in by the swap issue.
-  return []
+export async function rollForwardSwap(config: Config, tx: Transaction, deps: SwapRollDeps): Promise<string[]> {
+  const journal = readJournal(tx, deps.log)
+  if (!journal) return []
+  deps.log.warn(`an earlier swap ${journal.from ?? '?'} -> ${journal.to} stopped at step "${journal.step}"; rolling it forward`)
+  const actions = [`rolled forward swap ${journal.id} from step ${journal.step}`]
+  actions.push(...(await runJournal(config, tx, journal, deps)))
+  return actions
+}
+
+async function save(tx: Transaction, journal: Journal): Promise<void> {
+  tx.state.swap_journal = journal
+  await tx.commit()
+}
+
+/** Runs the journal from its current step to the end. */
+export async function runJournal(config: Config, tx: Transaction, journal: Journal, deps: SwapRollDeps): Promise<string[]> {
+  const actions: string[] = []
+  const target = config.accounts.find((a) => a.name === journal.to)
+  if (!target) throw new Error(`the swap journal names account ${journal.to}, which the config no longer lists`)
+
+  if (journal.step === 'planned') {
+    for (const session of journal.sessions) {
+      tx.assertHeld()
+      if (await deps.tmux.killSession(session.name)) actions.push(`killed ${session.name}`)
+      crashpoint('swap:after-kill')
+    }
+
+    journal.step = 'killed'
+    await save(tx, journal)
+  }
+
+  if (journal.step === 'killed') {
+    tx.assertHeld()
+    if (config.activeLink) {
+      await repointLink(config.activeLink, target.home)
+      actions.push(`pointed ${config.activeLink} at ${target.home}`)
+    }
+
+    tx.state.active_account = journal.to
+    tx.state.last_swap = {at: deps.now().toISOString(), from: journal.from, to: journal.to}
+    tx.state.dispatch_paused_until = null
+    journal.step = 'flipped'
+    await save(tx, journal)
+    crashpoint('swap:after-flip')
+  }
+
+  if (journal.step === 'flipped') {
+    await ensureHooksSettings(config)
+    let first = true
+    for (const session of journal.sessions) {
+      if (session.relaunched) continue
+      tx.assertHeld()
+      const existing = (await deps.tmux.survey()).sessions.find((s) => s.name === session.name && !s.paneDead)
+      if (existing && !isShell(existing.currentCommand)) {
+        // Something already runs there: an earlier run of this step typed the resume line.
+        session.relaunched = true
+        await save(tx, journal)
+        continue
+      }
+
+      if (!existing) await deps.tmux.newSession(session.name, {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}})
+      if (session.conversation_id && !session.skip_reason) {
+        if (!first && deps.staggerMs) await sleep(deps.staggerMs)
+        first = false
+        const line = buildLaunchLine(config, {
+          account: target,
+          conversationId: session.conversation_id,
+          cwd: session.cwd,
+          mode: {kind: 'resume'},
+          session: session.name,
+          task: session.task ? splitTask(session.task) : null,
+        })
+        await deps.tmux.sendLine(session.name, line)
+        actions.push(`resumed ${session.conversation_id} in ${session.name} on ${journal.to}`)
+      } else {
+        actions.push(`${session.name} left at its shell (${session.skip_reason ?? 'no conversation'})`)
+      }
+
+      session.relaunched = true
+      await save(tx, journal)
+      crashpoint('swap:after-relaunch')
+    }
+
+    journal.step = 'relaunched'
+    await save(tx, journal)
+  }
+
+  if (journal.step === 'relaunched') {
+    actions.push(...(await continueWorking(config, tx, journal, deps)))
+    finish(tx, journal, deps.now())
+    await tx.commit()
+    crashpoint('swap:after-done')
+    await appendEvent(config.stateDir, 'swap', {from: journal.from, reason: journal.reason, resumed: journal.sessions.filter((s) => s.conversation_id && !s.skip_reason).length, sessions: journal.sessions.length, to: journal.to}, deps.now())
+    const lastSwap = tx.state.last_swap
+    const delivered = await deliverNotifications(
+      config,
+      tx.state.notified,
+      [swapDone({at: lastSwap?.at ?? deps.now().toISOString(), from: journal.from ?? '?', reason: journal.reason, sessions: journal.sessions.map((s) => ({name: s.name, resumed: Boolean(s.conversation_id && !s.skip_reason)})), to: journal.to})],
+      {log: deps.log, now: deps.now},
+    )
+    tx.state.notified = delivered.notified
+    await tx.commit()
+  }
+
+  return actions
+}
+
+function splitTask(task: string): {project: string; id: string} | null {
+  const slash = task.indexOf('/')
+  return slash > 0 ? {id: task.slice(slash + 1), project: task.slice(0, slash)} : null
+}
+
+/**
+ * Types the continue message into resumed sessions that were mid-task, once each. Waits for the
+ * resumed Claude Code to be ready (its SessionStart record, then a pane that is not a modal): a
+ * first launch in a fresh account home shows modals whose default answer is "exit", so a session
+ * stuck there is reported as awaiting input and never sent a bare Enter.
+ */
+async function continueWorking(config: Config, tx: Transaction, journal: Journal, deps: SwapRollDeps): Promise<string[]> {
+  const actions: string[] = []
+  const pending = journal.sessions.filter((s) => s.working && !s.continued && s.conversation_id && !s.skip_reason)
+  const deadline = deps.now().getTime() + (deps.readyTimeoutMs ?? 30_000)
+  for (const session of pending) {
+    tx.assertHeld()
+    const verdict = await waitReady(config, session, journal, deadline, deps)
+    if (verdict === 'ready') {
+      await deps.tmux.sendLine(session.name, config.claude.continueMessage)
+      actions.push(`typed the continue message into ${session.name}`)
+    } else {
+      session.awaiting_input = verdict === 'awaiting_input'
+      actions.push(`${session.name}: ${verdict === 'awaiting_input' ? 'waiting at a prompt or modal after the relaunch; not answered (see README: pre-accept the first-launch modals)' : 'did not come up in time; the continue message was not typed'}`)
+      deps.log.warn(actions.at(-1) as string)
+    }
+
+    session.continued = true
+    await save(tx, journal)
+  }
+
+  return actions
+}
+
+async function waitReady(config: Config, session: JournalSession, journal: Journal, deadline: number, deps: SwapRollDeps): Promise<'ready' | 'awaiting_input' | 'timeout'> {
+  const since = journal.started_at
+  for (;;) {
+    const signals = await readSignals(config.stateDir, session.name, 50)
+    const started = signals.some((s) => s.event === 'SessionStart' && s.conversation_id === session.conversation_id && s.ts >= since)
+    const pane = await deps.tmux.capturePane(session.name, 40).catch(() => '')
+    const verdict = classifyPane(pane, {now: deps.now()}).verdict
+    if (verdict === 'awaiting_input') return 'awaiting_input'
+    if (started) return 'ready'
+    if (deps.now().getTime() > deadline) return 'timeout'
+    await sleep(100)
+  }
+}
+
+function finish(tx: Transaction, journal: Journal, now: Date): void {
+  const at = now.toISOString()
+  for (const session of journal.sessions) {
+    const resumed = Boolean(session.conversation_id && !session.skip_reason)
+    const previous = tx.state.sessions[session.name]
+    tx.state.sessions[session.name] = {
+      account: journal.to,
+      conversation_id: resumed ? session.conversation_id : null,
+      since: at,
+      state: session.awaiting_input ? 'awaiting_input' : resumed && session.working ? 'working' : resumed ? 'idle' : previous?.state === 'working' ? 'working' : 'idle',
+      task: previous?.task ?? null,
+    }
+  }
+
+  tx.state.swap_journal = null
 }

@@ -1,0 +1,236 @@
+// `swap` (SPEC §5): fail the whole pool over to another account, one swap at a time under the state
+// lock, journaled so that a crash at any step is rolled forward (see journal.ts).
+import {randomUUID} from 'node:crypto'
+import {access, readdir} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+import type {Account, Config} from '../config.js'
+import type {Logger} from '../log.js'
+import type {Transaction} from '../lock.js'
+import type {SessionInfo, Tmux} from '../tmux.js'
+
+import {crashpoint} from '../crashpoint.js'
+import {listDispatched} from '../dispatch/claims.js'
+import {fail} from '../errors.js'
+import {appendEvent} from '../events.js'
+import {withStateLock} from '../lock.js'
+import {allExhausted, deliverNotifications, swapFailed} from '../notify/notifier.js'
+import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
+import {discoverProjects} from '../queue/layout.js'
+import {isConversationId, readSignals} from '../signals.js'
+import {checkSharedLinks, describeProblem} from '../symlinks.js'
+import {type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
+
+export interface SwapOptions {
+  to?: string
+  dryRun?: boolean
+  wait?: boolean
+  reason?: string
+  /** Only swap if this is still the active account (a quota check's view when it decided). */
+  expectFrom?: string
+}
+
+export interface SwapDeps {
+  tmux: Tmux
+  now: () => Date
+  log: Logger
+  staggerMs?: number
+  readyTimeoutMs?: number
+}
+
+export interface SwapResult {
+  from: string | null
+  to: string | null
+  sessions: {name: string; kind: 'pool' | 'dedicated'; resumed: boolean; conversation_id: string | null; working: boolean; reason: string | null}[]
+  actions: string[]
+  dry_run: boolean
+  /** Why no swap happened, when none did. */
+  skipped: string | null
+}
+
+/** Runs a swap (or its plan, with dryRun) under the lock. */
+export async function swap(config: Config, options: SwapOptions, deps: SwapDeps): Promise<SwapResult> {
+  return withStateLock(config, {command: 'swap', log: deps.log, now: deps.now, wait: options.wait}, (tx) => swapLocked(config, options, deps, tx))
+}
+
+/** The swap's body, for callers that already hold the lock (quota check). */
+export async function swapLocked(config: Config, options: SwapOptions, deps: SwapDeps, tx: Transaction): Promise<SwapResult> {
+  const result: SwapResult = {actions: [], dry_run: options.dryRun === true, from: tx.state.active_account, sessions: [], skipped: null, to: null}
+  const rollDeps = {...deps, staggerMs: deps.staggerMs ?? config.swap.staggerMs}
+  const rolled = options.dryRun ? [] : await rollForwardSwap(config, tx, rollDeps)
+  result.actions.push(...rolled)
+  const from = tx.state.active_account
+  result.from = from
+  if (rolled.length > 0 && (!options.to || options.to === from)) {
+    // The interrupted swap was what was asked for: finishing it is this run's swap.
+    result.skipped = `finished an interrupted swap to ${from ?? '?'} instead of starting another`
+    result.to = from
+    return result
+  }
+
+  if (options.expectFrom !== undefined && options.expectFrom !== from) {
+    result.skipped = `the active account is already ${from ?? 'none'}, not ${options.expectFrom}`
+    return result
+  }
+
+  const target = chooseTarget(config, tx, options, deps.now())
+  if ('none' in target) {
+    if (options.dryRun) {
+      result.skipped = target.none
+      return result
+    }
+
+    await allAccountsExhausted(config, tx, target, deps)
+    throw fail('allExhausted', target.none)
+  }
+
+  result.to = target.account.name
+  const problems = await checkSharedLinks(config, [target.account.name])
+  if (problems.length > 0) {
+    const reason = `refusing to swap into ${target.account.name}: its shared links are broken (${problems.map((p) => describeProblem(p)).join('; ')})`
+    if (!options.dryRun) {
+      await appendEvent(config.stateDir, 'swap_failed', {from, reason, to: target.account.name}, deps.now())
+      const sent = await deliverNotifications(config, tx.state.notified, [swapFailed({from: from ?? '?', reason, to: target.account.name})], {log: deps.log, now: deps.now})
+      tx.state.notified = sent.notified
+      await tx.commit()
+    }
+
+    throw fail('config', reason, {details: problems.map((p) => describeProblem(p))})
+  }
+
+  const sessions = await planSessions(config, tx, target.account, deps)
+  const journal: Journal = {
+    from,
+    id: randomUUID(),
+    reason: options.reason ?? (options.to ? `operator: swap --to ${options.to}` : 'operator: swap'),
+    sessions,
+    started_at: deps.now().toISOString(),
+    step: 'planned',
+    to: target.account.name,
+  }
+  result.sessions = sessions.map((s) => ({conversation_id: s.conversation_id, kind: s.kind, name: s.name, reason: s.skip_reason, resumed: Boolean(s.conversation_id && !s.skip_reason), working: s.working}))
+  for (const s of sessions.filter((x) => x.skip_reason)) deps.log.warn(`${s.name}: will not be resumed: ${s.skip_reason}`)
+  if (options.dryRun) return result
+
+  deps.log.info(`swap ${from ?? '?'} -> ${target.account.name}: ${sessions.length} session(s), ${result.sessions.filter((s) => s.resumed).length} to resume (${journal.reason})`)
+  tx.state.swap_journal = journal
+  await tx.commit()
+  crashpoint('swap:after-plan')
+  result.actions.push(...(await runJournal(config, tx, journal, rollDeps)))
+  return result
+}
+
+type TargetChoice = {account: Account} | {none: string; earliest: string | null}
+
+/** `--to`, else the next account in config order (after the active one) that is not exhausted. */
+export function chooseTarget(config: Config, tx: Transaction, options: SwapOptions, now: Date): TargetChoice {
+  const active = tx.state.active_account
+  const exhaustedUntil = (name: string) => {
+    const until = tx.state.accounts[name]?.exhausted_until ?? null
+    return until && Date.parse(until) > now.getTime() ? until : null
+  }
+
+  if (options.to) {
+    const account = config.accounts.find((a) => a.name === options.to)
+    if (!account) throw fail('usage', `no account named ${JSON.stringify(options.to)}; the config lists ${config.accounts.map((a) => a.name).join(', ')} (e.g. swap --to ${config.accounts[0]?.name})`)
+    if (account.name === active) throw fail('usage', `${account.name} is already the active account`)
+    const until = exhaustedUntil(account.name)
+    if (until) throw fail('usage', `${account.name} is exhausted until ${until}; pick another account or wait`)
+    return {account}
+  }
+
+  const start = Math.max(0, config.accounts.findIndex((a) => a.name === active))
+  for (let i = 1; i <= config.accounts.length; i++) {
+    const account = config.accounts[(start + i) % config.accounts.length] as Account
+    if (account.name === active) continue
+    if (!exhaustedUntil(account.name)) return {account}
+  }
+
+  const times = config.accounts.map((a) => exhaustedUntil(a.name)).filter((t): t is string => t !== null).sort()
+  const earliest = times[0] ?? null
+  return {earliest, none: `all accounts are exhausted${earliest ? ` until ${earliest}` : ''}; dispatch is paused until then`}
+}
+
+async function allAccountsExhausted(config: Config, tx: Transaction, target: {earliest: string | null}, deps: SwapDeps): Promise<void> {
+  tx.state.dispatch_paused_until = target.earliest
+  await appendEvent(config.stateDir, 'all_exhausted', {until: target.earliest}, deps.now())
+  const sent = await deliverNotifications(
+    config,
+    tx.state.notified,
+    [allExhausted({accounts: config.accounts.map((a) => ({exhaustedUntil: tx.state.accounts[a.name]?.exhausted_until ?? null, name: a.name})), ...(target.earliest ? {dispatchPausedUntil: target.earliest} : {})})],
+    {log: deps.log, now: deps.now},
+  )
+  tx.state.notified = sent.notified
+  await tx.commit()
+}
+
+/**
+ * What each session becomes on the target: every live pool session, and every dedicated session
+ * that relaunches. A conversation is resumed only with a valid UUID whose transcript the target
+ * home can reach: never a resume onto an empty history.
+ */
+async function planSessions(config: Config, tx: Transaction, target: Account, deps: SwapDeps): Promise<JournalSession[]> {
+  const survey = await deps.tmux.survey()
+  const live = new Map(survey.sessions.filter((s) => !s.paneDead).map((s) => [s.name, s]))
+  const {projects} = await discoverProjects(config)
+  const claims = new Map((await listDispatched(projects)).filter((d) => d.claim).map((d) => [`${d.project}/${d.id}`, d.claim]))
+  const out: JournalSession[] = []
+  const dedicated = new Map(config.dedicated.map((d) => [d.session, d]))
+  const names = [...poolSessionNames(config).filter((n) => live.has(n)), ...dedicatedSessionNames(config).filter((n) => dedicated.get(n)?.relaunch)]
+  for (const name of names) {
+    const kind = dedicated.has(name) ? 'dedicated' : 'pool'
+    const record = tx.state.sessions[name]
+    const signals = await readSignals(config.stateDir, name, 200)
+    const lastStart = signals.filter((s) => s.event === 'SessionStart' && isConversationId(s.conversation_id)).at(-1)
+    const claim = record?.task ? claims.get(record.task) : undefined
+    const working = kind === 'pool' ? record?.state === 'working' : lastSignalIsCut(signals)
+    let conversation: string | null = null
+    if (kind === 'pool' && working) conversation = record?.conversation_id ?? claim?.conversation_id ?? lastStart?.conversation_id ?? null
+    if (kind === 'dedicated') conversation = lastStart?.conversation_id ?? record?.conversation_id ?? null
+    const cwd = pickCwd(lastStart?.conversation_id === conversation ? lastStart?.cwd : null, claim?.cwd, dedicated.get(name)?.cwd, live.get(name))
+    let skip: string | null = null
+    if (!conversation) skip = kind === 'pool' && !working ? 'idle: nothing to resume' : 'no conversation id recorded'
+    else if (!isConversationId(conversation)) skip = `invalid conversation id ${JSON.stringify(conversation)}`
+    else if (!(await transcriptReachable(target.home, conversation, lastStart?.transcript_path ?? null))) skip = `transcript of ${conversation} not reachable from ${target.home}/projects`
+
+    out.push({awaiting_input: false, continued: false, conversation_id: conversation, cwd, kind, name, relaunched: false, skip_reason: skip, task: record?.task ?? null, working})
+  }
+
+  return out
+}
+
+function lastSignalIsCut(signals: {event: string; error?: string}[]): boolean {
+  const last = signals.at(-1)
+  return last?.event === 'StopFailure'
+}
+
+function pickCwd(...candidates: (string | null | undefined | SessionInfo)[]): string {
+  for (const c of candidates) {
+    if (!c) continue
+    if (typeof c === 'string') return c
+    if (c.currentPath) return c.currentPath
+  }
+
+  return '/'
+}
+
+/** True when `<home>/projects/<dir>/<id>.jsonl` exists for some project dir (through the shared link). */
+async function transcriptReachable(home: string, conversation: string, knownPath: string | null): Promise<boolean> {
+  if (knownPath && basename(knownPath) === `${conversation}.jsonl`) {
+    const candidate = join(home, 'projects', basename(dirname(knownPath)), `${conversation}.jsonl`)
+    if (await access(candidate).then(() => true, () => false)) return true
+  }
+
+  let dirs: string[]
+  try {
+    dirs = await readdir(join(home, 'projects'))
+  } catch {
+    return false
+  }
+
+  for (const dir of dirs) {
+    if (await access(join(home, 'projects', dir, `${conversation}.jsonl`)).then(() => true, () => false)) return true
+  }
+
+  return false
+}
