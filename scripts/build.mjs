@@ -8,7 +8,7 @@
 //  4. a warm-up run leaves dist/cli.cjs.cache, V8's compiled code for that bundle, so a timer run
 //     does not recompile the same code every 15 seconds (Node 20 has no module compile cache).
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative} from 'node:path'
@@ -16,16 +16,22 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
-rmSync(join(root, 'dist'), {force: true, recursive: true})
-rmSync(join(root, 'oclif.manifest.json'), {force: true})
-
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {cwd: root, stdio: 'inherit'})
+// Compile into a fresh folder and swap it in with renames, so a CLI run (or a test) during a
+// rebuild sees the old build or the new one, never a half-empty dist/.
+const next = join(root, `dist.next-${process.pid}`)
+const old = join(root, `dist.old-${process.pid}`)
+rmSync(next, {force: true, recursive: true})
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', next], {cwd: root, stdio: 'inherit'})
+if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), old)
+renameSync(next, join(root, 'dist'))
+rmSync(old, {force: true, recursive: true})
 
 const {Plugin} = await import('@oclif/core/config')
 const plugin = new Plugin({errorOnManifestCreate: true, ignoreManifest: true, isRoot: true, root, type: 'core'})
 await plugin.load()
 const {manifest} = plugin
-writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
+writeFileSync(join(root, `oclif.manifest.json.${process.pid}`), JSON.stringify(manifest, null, 2) + '\n')
+renameSync(join(root, `oclif.manifest.json.${process.pid}`), join(root, 'oclif.manifest.json'))
 
 // The bundle's entry: every command definition (src/cli/…, no oclif) under its id and aliases.
 const ids = Object.keys(manifest.commands).sort()
@@ -57,11 +63,13 @@ await esbuild.build({
   minifySyntax: true,
   minifyWhitespace: true,
   logLevel: 'warning',
-  outfile: join(root, 'dist', 'cli.cjs'),
+  outfile: join(root, 'dist', `cli.cjs.${process.pid}`),
   platform: 'node',
   stdin: {contents: lines.join('\n'), loader: 'ts', resolveDir: root, sourcefile: 'cli-entry.ts'},
   target: 'node20',
 })
+
+renameSync(join(root, 'dist', `cli.cjs.${process.pid}`), join(root, 'dist', 'cli.cjs'))
 
 // Warm-up: one real run with cache writing enabled (a throw-away config, no tmux server).
 const sandbox = mkdtempSync(join(tmpdir(), 'cf-build-'))

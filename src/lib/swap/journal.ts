@@ -168,18 +168,18 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
 
   if (journal.step === 'relaunched') {
     actions.push(...(await continueWorking(config, tx, journal, deps)))
-    finish(tx, journal, deps.now())
-    await tx.commit()
-    crashpoint('swap:after-done')
+    // Event and notification before the journal is closed: a crash in between repeats them on the
+    // roll-forward (at least once) rather than losing them.
     await appendEvent(config.stateDir, 'swap', {from: journal.from, reason: journal.reason, resumed: journal.sessions.filter((s) => s.conversation_id && !s.skip_reason).length, sessions: journal.sessions.length, to: journal.to}, deps.now())
-    const lastSwap = tx.state.last_swap
     const delivered = await deliverNotifications(
       config,
       tx.state.notified,
-      [swapDone({at: lastSwap?.at ?? deps.now().toISOString(), from: journal.from ?? '?', reason: journal.reason, sessions: journal.sessions.map((s) => ({name: s.name, resumed: Boolean(s.conversation_id && !s.skip_reason)})), to: journal.to})],
+      [swapDone({at: tx.state.last_swap?.at ?? deps.now().toISOString(), from: journal.from ?? '?', reason: journal.reason, sessions: journal.sessions.map((s) => ({name: s.name, resumed: Boolean(s.conversation_id && !s.skip_reason)})), to: journal.to})],
       {log: deps.log, now: deps.now},
     )
     tx.state.notified = delivered.notified
+    crashpoint('swap:before-close')
+    finish(tx, journal, deps.now())
     await tx.commit()
   }
 

@@ -1,0 +1,98 @@
+// A working pool for end-to-end tests: the simulated claude, two pre-accepted account homes with
+// their shared links, a project, a tmux server on a private socket with an operator session.
+import {mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {readStateSnapshot} from '../../src/lib/lock.js'
+import {readSignals, type SignalRecord} from '../../src/lib/signals.js'
+import {acceptFirstLaunchModals} from '../../src/sim/accept.js'
+import {ROOT, runCli, type Sandbox, sandbox, startTmuxServer, tmux, waitFor} from './env.js'
+
+export const SIM = join(ROOT, 'bin', 'claude-sim')
+
+export interface Pool extends Sandbox {
+  project: string
+  inbox: string
+  cli: (args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof runCli>
+  addTask: (id: string, body: string, frontmatter?: string) => void
+  signals: (session: string) => Promise<SignalRecord[]>
+  pane: (session: string) => Promise<string>
+  stop: () => Promise<void>
+}
+
+/** Builds a pool sandbox; `turnMs` is how long each simulated turn works. */
+export async function makePool(options: {turnMs?: number; extraYaml?: string; pool?: string} = {}): Promise<Pool> {
+  const box = sandbox(
+    [
+      `claude: {binary: ${SIM}, args: ["--dangerously-skip-permissions"]}`,
+      'projects: [{name: proj, path: ./proj}]',
+      'swap: {stagger: 0s}',
+      options.extraYaml ?? '',
+    ].join('\n'),
+    {pool: options.pool ?? '{prefix: "ccl-auto-", start_index: 11, min: 1, max: 3}'},
+  )
+  const project = join(box.dir, 'proj')
+  const inbox = join(project, '.agent-queue', 'inbox')
+  mkdirSync(inbox, {recursive: true})
+  for (const dir of ['projects', 'file-history', 'session-env']) mkdirSync(join(box.dir, 'shared', dir), {recursive: true})
+  for (const home of ['main', 'backup']) await acceptFirstLaunchModals(join(box.dir, home), [box.dir])
+  const fixed = await runCli(['validate-symlinks', '--fix', '--config', box.configPath])
+  if (fixed.code !== 0) throw new Error(`validate-symlinks --fix failed: ${fixed.stderr}`)
+  await startTmuxServer(box.socket, 'ccl-0')
+  await tmux(box.socket, ['set-environment', '-g', 'CLAUDE_SIM_TURN_MS', String(options.turnMs ?? 300)])
+  await tmux(box.socket, ['set-environment', '-g', 'CLAUDE_SIM_START_MS', '50'])
+  return {
+    ...box,
+    addTask(id, body, frontmatter) {
+      const path = join(inbox, `${id}.md`)
+      writeFileSync(path, frontmatter ? `---\n${frontmatter}\n---\n${body}` : body)
+      // Delivered, not being written: old enough to pass the settle rule.
+      const old = new Date(Date.now() - 10_000)
+      utimesSync(path, old, old)
+    },
+    cli: (args, env) => runCli([...args, '--config', box.configPath], {env}),
+    inbox,
+    pane: async (session) => (await tmux(box.socket, ['capture-pane', '-p', '-J', '-t', `=${session}:`])).stdout,
+    project,
+    signals: (session) => readSignals(box.config.stateDir, session, 500),
+    async stop() {
+      await tmux(box.socket, ['kill-server'])
+      box.cleanup()
+    },
+  }
+}
+
+/** Every user prompt recorded in any transcript under the shared projects root. */
+export function transcriptPrompts(pool: Pool): {conversation: string; text: string}[] {
+  const out: {conversation: string; text: string}[] = []
+  const root = join(pool.dir, 'shared', 'projects')
+  for (const dir of readdirSync(root)) {
+    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.jsonl'))) {
+      for (const line of readFileSync(join(root, dir, file), 'utf8').split('\n')) {
+        if (!line) continue
+        const record = JSON.parse(line) as {type?: string; message?: {content?: unknown}}
+        if (record.type !== 'user') continue
+        const content = record.message?.content
+        const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((c: {text?: string}) => c.text ?? '').join('') : ''
+        if (text) out.push({conversation: file.slice(0, -6), text})
+      }
+    }
+  }
+
+  return out
+}
+
+/** Waits until the given sessions are recorded as working on tasks whose SessionStart arrived. */
+export async function waitStarted(pool: Pool, sessions: string[]): Promise<void> {
+  await waitFor(async () => {
+    const {state} = await readStateSnapshot(pool.config)
+    for (const name of sessions) {
+      const conversation = state.sessions[name]?.conversation_id
+      if (!conversation) return false
+      const signals = await pool.signals(name)
+      if (!signals.some((s) => s.event === 'SessionStart' && s.conversation_id === conversation)) return false
+    }
+
+    return true
+  }, 15_000)
+}

@@ -1,0 +1,145 @@
+// The swap end to end: real tmux, the simulated claude, real processes.
+import {readlinkSync, rmSync, symlinkSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {readRecentEvents} from '../../src/lib/events.js'
+import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
+import {tmux, waitFor} from '../helpers/env.js'
+import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
+
+let pool: Pool | undefined
+afterEach(async () => {
+  await pool?.stop()
+  pool = undefined
+})
+
+/** Two pool sessions mid-task on `main`, an operator session outside the pool, a dedicated session in a conversation. */
+async function workingPool(extraYaml = ''): Promise<Pool> {
+  const p = await makePool({extraYaml: `active_link: ./active\n${extraYaml}`, turnMs: 20_000})
+  symlinkSync(join(p.dir, 'main'), join(p.dir, 'active'))
+  p.addTask('alpha', 'first long task')
+  p.addTask('beta', 'second long task')
+  const dispatched = await p.cli(['dispatch', '--json'])
+  expect(dispatched.code, dispatched.stderr).toBe(0)
+  expect(JSON.parse(dispatched.stdout).dispatched).toHaveLength(2)
+  await waitStarted(p, ['ccl-auto-11', 'ccl-auto-12'])
+  await tmux(p.socket, ['send-keys', '-t', '=ccl-0:', '-l', '--', 'operator text stays'])
+  return p
+}
+
+async function resumes(p: Pool, session: string): Promise<{conversation: string | null; home: string | null}[]> {
+  return (await p.signals(session)).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => ({conversation: s.conversation_id, home: s.config_dir}))
+}
+
+describe('swap', () => {
+  it('moves a working pool to the next account and every conversation continues there with its own id', async () => {
+    pool = await workingPool()
+    const p = pool
+    const before = await readStateSnapshot(p.config)
+    const ids = ['ccl-auto-11', 'ccl-auto-12'].map((n) => before.state.sessions[n]?.conversation_id)
+    const operatorPane = (await tmux(p.socket, ['display-message', '-p', '-t', '=ccl-0:', '#{pane_id} #{pane_pid}'])).stdout
+
+    const result = await p.cli(['swap', '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const doc = JSON.parse(result.stdout)
+    expect(doc).toMatchObject({from: 'main', to: 'backup'})
+    expect(doc.sessions).toEqual([
+      expect.objectContaining({conversation_id: ids[0], name: 'ccl-auto-11', resumed: true}),
+      expect.objectContaining({conversation_id: ids[1], name: 'ccl-auto-12', resumed: true}),
+    ])
+
+    for (const [i, name] of ['ccl-auto-11', 'ccl-auto-12'].entries()) {
+      expect(await resumes(p, name)).toEqual([{conversation: ids[i], home: join(p.dir, 'backup')}])
+      await waitFor(async () => (await p.pane(name)).includes('Continue where you left off.'))
+    }
+
+    const {state} = await readStateSnapshot(p.config)
+    expect(state).toMatchObject({active_account: 'backup', last_swap: {from: 'main', to: 'backup'}, swap_journal: null})
+    expect(state.sessions['ccl-auto-11']).toMatchObject({account: 'backup', conversation_id: ids[0], state: 'working'})
+    expect(readlinkSync(join(p.dir, 'active'))).toBe(join(p.dir, 'backup'))
+    // The operator's session outside the pool is untouched.
+    expect((await tmux(p.socket, ['display-message', '-p', '-t', '=ccl-0:', '#{pane_id} #{pane_pid}'])).stdout).toBe(operatorPane)
+    expect(await p.pane('ccl-0')).toContain('operator text stays')
+    expect((await readRecentEvents(p.config.stateDir, 20)).map((e) => e.event)).toContain('swap')
+  })
+
+  it('dedicated sessions follow the account with their conversation; relaunch: false ones are left alone', async () => {
+    pool = await workingPool('dedicated:\n  - {session: ccl-1-vault, cwd: ./proj, relaunch: true}\n  - {session: ccl-2-keep, cwd: ./proj, relaunch: false}')
+    const p = pool
+    for (const name of ['ccl-1-vault', 'ccl-2-keep']) {
+      await tmux(p.socket, ['new-session', '-d', '-s', name, '-c', p.project])
+      // The operator started Claude Code there with the pool's hooks, as the README shows.
+      const line = `CLAUDE_CONFIG_DIR=${join(p.dir, 'main')} CLAUDE_FAILOVER_SESSION=${name} CLAUDE_FAILOVER_STATE_DIR=${p.config.stateDir} ${p.config.claude.binary} --dangerously-skip-permissions --settings ${join(p.config.stateDir, 'hooks-settings.json')} "hello from ${name}"`
+      await tmux(p.socket, ['send-keys', '-t', `=${name}:`, '-l', '--', line])
+      await tmux(p.socket, ['send-keys', '-t', `=${name}:`, 'Enter'])
+    }
+
+    await waitFor(async () => (await p.signals('ccl-1-vault')).some((s) => s.event === 'SessionStart') && (await p.signals('ccl-2-keep')).some((s) => s.event === 'SessionStart'))
+    const vaultId = (await p.signals('ccl-1-vault')).find((s) => s.event === 'SessionStart')?.conversation_id
+    const keepPane = (await tmux(p.socket, ['display-message', '-p', '-t', '=ccl-2-keep:', '#{pane_pid}'])).stdout
+
+    const result = await p.cli(['swap', '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout).sessions).toContainEqual(expect.objectContaining({conversation_id: vaultId, kind: 'dedicated', name: 'ccl-1-vault', resumed: true}))
+    expect(await resumes(p, 'ccl-1-vault')).toEqual([{conversation: vaultId, home: join(p.dir, 'backup')}])
+    expect((await tmux(p.socket, ['display-message', '-p', '-t', '=ccl-2-keep:', '#{pane_pid}'])).stdout).toBe(keepPane)
+    expect(await resumes(p, 'ccl-2-keep')).toEqual([])
+  })
+
+  it('refuses to swap into a home whose shared link is broken, and kills nothing', async () => {
+    pool = await workingPool()
+    const p = pool
+    rmSync(join(p.dir, 'backup', 'projects'))
+    const result = await p.cli(['swap'])
+    expect(result.code).toBe(78)
+    expect(result.stderr).toMatch(/refusing to swap into backup: its shared links are broken .*missing link/)
+    const {state} = await readStateSnapshot(p.config)
+    expect(state.active_account).toBe('main')
+    expect(await resumes(p, 'ccl-auto-11')).toEqual([])
+    expect((await p.signals('ccl-auto-11')).filter((s) => s.event === 'SessionStart')).toHaveLength(1)
+    expect((await readRecentEvents(p.config.stateDir, 10)).map((e) => e.event)).toContain('swap_failed')
+  })
+
+  it('with every account exhausted: no swap, dispatch paused until the earliest reset, exit 75', async () => {
+    pool = await workingPool()
+    const p = pool
+    await withStateLock(p.config, {command: 'test'}, async (tx) => {
+      tx.state.accounts.main = {exhausted_until: '2099-01-01T12:00:00.000Z', last_hit: null}
+      tx.state.accounts.backup = {exhausted_until: '2099-01-01T10:00:00.000Z', last_hit: null}
+      await tx.commit()
+    })
+    const result = await p.cli(['swap'])
+    expect(result.code).toBe(75)
+    expect(result.stderr).toContain('all accounts are exhausted until 2099-01-01T10:00:00.000Z')
+    const {state} = await readStateSnapshot(p.config)
+    expect(state).toMatchObject({active_account: 'main', dispatch_paused_until: '2099-01-01T10:00:00.000Z'})
+    p.addTask('gamma', 'waits')
+    const dispatched = await p.cli(['dispatch', '--json'])
+    expect(JSON.parse(dispatched.stdout)).toMatchObject({dispatched: [], paused_until: '2099-01-01T10:00:00.000Z'})
+  })
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    pool = await workingPool()
+    const p = pool
+    const result = await p.cli(['swap', '--dry-run', '--json'])
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({dry_run: true, from: 'main', to: 'backup'})
+    expect((await readStateSnapshot(p.config)).state.active_account).toBe('main')
+    expect(await resumes(p, 'ccl-auto-11')).toEqual([])
+  })
+
+  it('two swaps started at once run one after the other', async () => {
+    pool = await workingPool()
+    const p = pool
+    const [a, b] = await Promise.all([p.cli(['swap', '--wait', '--json']), p.cli(['swap', '--wait', '--json'])])
+    expect([a.code, b.code], `${a.stderr}\n${b.stderr}`).toEqual([0, 0])
+    const swaps = (await readRecentEvents(p.config.stateDir, 50)).filter((e) => e.event === 'swap')
+    expect(swaps.map((e) => `${e.from}->${e.to}`)).toEqual(['main->backup', 'backup->main'])
+    const {state} = await readStateSnapshot(p.config)
+    expect(state).toMatchObject({active_account: 'main', swap_journal: null})
+    // Each conversation was resumed once per swap: never in two processes at a time.
+    const ids = (await p.signals('ccl-auto-11')).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => s.config_dir)
+    expect(ids).toEqual([join(p.dir, 'backup'), join(p.dir, 'main')])
+  })
+})
