@@ -27,3 +27,9 @@ export function memoryLogger(): Logger & {lines: string[]} {
     warn: (message) => lines.push(`warning: ${message}`),
   }
 }
+
+const traceStart = Date.now()
+/** With CLAUDE_FAILOVER_TRACE=1, prints `+<ms> <label>` on stderr: where a run spends its time. */
+export function trace(label: string): void {
+  if (process.env.CLAUDE_FAILOVER_TRACE) process.stderr.write(`claude-failover: trace +${Date.now() - traceStart}ms ${label}\n`)
+}

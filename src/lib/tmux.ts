@@ -126,9 +126,13 @@ export class Tmux {
    * Creates a detached session running the user's shell in `cwd` with `env` set.
    * Refuses names outside the pool. Needs a running server unless `startServer` is set.
    */
-  async newSession(name: string, options: {cwd: string; env?: Record<string, string>; width?: number; height?: number; startServer?: boolean; command?: string}): Promise<string> {
+  async newSession(
+    name: string,
+    options: {cwd: string; env?: Record<string, string>; width?: number; height?: number; startServer?: boolean; command?: string; serverChecked?: boolean},
+  ): Promise<string> {
     this.guard(name)
-    if (!options.startServer) await this.requireServer()
+    // new-session would start a server when none runs; a oneshot's server would die with its unit.
+    if (!options.startServer && !options.serverChecked) await this.requireServer()
     const args = ['new-session', '-d', '-s', name, '-c', options.cwd, '-x', String(options.width ?? 200), '-y', String(options.height ?? 50), '-P', '-F', '#{pane_id}']
     for (const [key, value] of Object.entries(options.env ?? {})) args.push('-e', `${key}=${value}`)
     if (options.command) args.push(options.command)
@@ -147,10 +151,11 @@ export class Tmux {
   }
 
   /** Types `text` literally (no key names, no submission) into the session's pane. */
-  async sendLiteral(name: string, text: string): Promise<void> {
+  async sendLiteral(name: string, text: string, options: {fresh?: boolean} = {}): Promise<void> {
     this.guard(name)
     const argument = literalArgument(text)
-    await this.leaveCopyMode(name)
+    // A session created a moment ago cannot be in copy mode: skip asking.
+    if (!options.fresh) await this.leaveCopyMode(name)
     const result = await this.run(['send-keys', '-t', paneTarget(name), '-l', '--', argument])
     if (!result.ok) throw this.failure(`type into ${name}`, result)
   }
@@ -164,8 +169,8 @@ export class Tmux {
   }
 
   /** Types a line and submits it with Enter. */
-  async sendLine(name: string, text: string): Promise<void> {
-    await this.sendLiteral(name, text)
+  async sendLine(name: string, text: string, options: {fresh?: boolean} = {}): Promise<void> {
+    await this.sendLiteral(name, text, options)
     await this.sendKey(name, 'Enter')
   }
 

@@ -50,6 +50,7 @@ describe('swap', () => {
     ])
 
     for (const [i, name] of ['ccl-auto-11', 'ccl-auto-12'].entries()) {
+      await waitFor(async () => (await resumes(p, name)).length > 0)
       expect(await resumes(p, name)).toEqual([{conversation: ids[i], home: join(p.dir, 'backup')}])
       await waitFor(async () => (await p.pane(name)).includes('Continue where you left off.'))
     }
@@ -82,6 +83,7 @@ describe('swap', () => {
     const result = await p.cli(['swap', '--json'])
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout).sessions).toContainEqual(expect.objectContaining({conversation_id: vaultId, kind: 'dedicated', name: 'ccl-1-vault', resumed: true}))
+    await waitFor(async () => (await resumes(p, 'ccl-1-vault')).length > 0)
     expect(await resumes(p, 'ccl-1-vault')).toEqual([{conversation: vaultId, home: join(p.dir, 'backup')}])
     expect((await tmux(p.socket, ['display-message', '-p', '-t', '=ccl-2-keep:', '#{pane_pid}'])).stdout).toBe(keepPane)
     expect(await resumes(p, 'ccl-2-keep')).toEqual([])

@@ -13,9 +13,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import * as z from 'zod'
 
 import type {Config} from '../config.js'
-import type {Logger} from '../log.js'
+import {type Logger, trace} from '../log.js'
 import type {Transaction} from '../lock.js'
-import type {Tmux} from '../tmux.js'
+import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
 import {appendEvent} from '../events.js'
@@ -100,17 +100,18 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
   if (!target) throw new Error(`the swap journal names account ${journal.to}, which the config no longer lists`)
 
   if (journal.step === 'planned') {
-    for (const session of journal.sessions) {
-      tx.assertHeld()
+    trace('swap: kill')
+    tx.assertHeld()
+    await inParallel(journal.sessions, async (session) => {
       if (await deps.tmux.killSession(session.name)) actions.push(`killed ${session.name}`)
       crashpoint('swap:after-kill')
-    }
-
+    })
     journal.step = 'killed'
     await save(tx, journal)
   }
 
   if (journal.step === 'killed') {
+    trace('swap: flip')
     tx.assertHeld()
     if (config.activeLink) {
       await repointLink(config.activeLink, target.home)
@@ -126,47 +127,26 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
   }
 
   if (journal.step === 'flipped') {
+    trace('swap: relaunch')
     await ensureHooksSettings(config)
-    let first = true
-    for (const session of journal.sessions) {
-      if (session.relaunched) continue
-      tx.assertHeld()
-      const existing = (await deps.tmux.survey()).sessions.find((s) => s.name === session.name && !s.paneDead)
-      if (existing && !isShell(existing.currentCommand)) {
-        // Something already runs there: an earlier run of this step typed the resume line.
-        session.relaunched = true
-        await save(tx, journal)
-        continue
-      }
-
-      if (!existing) await deps.tmux.newSession(session.name, {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}})
-      if (session.conversation_id && !session.skip_reason) {
-        if (!first && deps.staggerMs) await sleep(deps.staggerMs)
-        first = false
-        const line = buildLaunchLine(config, {
-          account: target,
-          conversationId: session.conversation_id,
-          cwd: session.cwd,
-          mode: {kind: 'resume'},
-          session: session.name,
-          task: session.task ? splitTask(session.task) : null,
-        })
-        await deps.tmux.sendLine(session.name, line)
-        actions.push(`resumed ${session.conversation_id} in ${session.name} on ${journal.to}`)
-      } else {
-        actions.push(`${session.name} left at its shell (${session.skip_reason ?? 'no conversation'})`)
-      }
-
+    tx.assertHeld()
+    const survey = await deps.tmux.survey()
+    if (!survey.running) await deps.tmux.requireServer()
+    const live = new Map(survey.sessions.filter((s) => !s.paneDead).map((s) => [s.name, s]))
+    const todo = journal.sessions.filter((s) => !s.relaunched)
+    // Unstaggered relaunches run a few at a time; with a stagger they go one by one, spaced.
+    await inParallel(todo, async (session, index) => {
+      if (deps.staggerMs && index > 0) await sleep(deps.staggerMs * index)
+      actions.push(await relaunch(config, session, target, journal, live.get(session.name), deps))
       session.relaunched = true
-      await save(tx, journal)
       crashpoint('swap:after-relaunch')
-    }
-
+    }, deps.staggerMs ? todo.length : 6)
     journal.step = 'relaunched'
     await save(tx, journal)
   }
 
   if (journal.step === 'relaunched') {
+    trace('swap: continue')
     actions.push(...(await continueWorking(config, tx, journal, deps)))
     // Event and notification before the journal is closed: a crash in between repeats them on the
     // roll-forward (at least once) rather than losing them.
@@ -178,12 +158,51 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
       {log: deps.log, now: deps.now},
     )
     tx.state.notified = delivered.notified
+    trace('swap: close')
     crashpoint('swap:before-close')
     finish(tx, journal, deps.now())
     await tx.commit()
   }
 
   return actions
+}
+
+/**
+ * Brings one session up on the target. Idempotent, because a roll-forward may run it again after a
+ * crash: a pane already running something, or already showing this conversation's resume line, was
+ * relaunched by the earlier run, and a second resume would run one conversation in two processes.
+ */
+async function relaunch(config: Config, session: JournalSession, target: {name: string; home: string}, journal: Journal, existing: SessionInfo | undefined, deps: SwapRollDeps): Promise<string> {
+  if (existing && !isShell(existing.currentCommand)) return `${session.name} already relaunched`
+  if (existing && session.conversation_id && (await deps.tmux.capturePane(session.name, 200).catch(() => '')).includes(session.conversation_id)) {
+    return `${session.name} already relaunched`
+  }
+
+  if (!existing) await deps.tmux.newSession(session.name, {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}, serverChecked: true})
+  if (!session.conversation_id || session.skip_reason) return `${session.name} left at its shell (${session.skip_reason ?? 'no conversation'})`
+  const line = buildLaunchLine(config, {
+    account: target,
+    conversationId: session.conversation_id,
+    cwd: session.cwd,
+    mode: {kind: 'resume'},
+    session: session.name,
+    task: session.task ? splitTask(session.task) : null,
+  })
+  await deps.tmux.sendLine(session.name, line, {fresh: !existing})
+  return `resumed ${session.conversation_id} in ${session.name} on ${journal.to}`
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time, in order of start. */
+async function inParallel<T>(items: T[], fn: (item: T, index: number) => Promise<void>, limit = 6): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      await fn(items[index] as T, index)
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
 }
 
 function splitTask(task: string): {project: string; id: string} | null {
@@ -201,8 +220,8 @@ async function continueWorking(config: Config, tx: Transaction, journal: Journal
   const actions: string[] = []
   const pending = journal.sessions.filter((s) => s.working && !s.continued && s.conversation_id && !s.skip_reason)
   const deadline = deps.now().getTime() + (deps.readyTimeoutMs ?? 30_000)
-  for (const session of pending) {
-    tx.assertHeld()
+  tx.assertHeld()
+  await inParallel(pending, async (session) => {
     const verdict = await waitReady(config, session, journal, deadline, deps)
     if (verdict === 'ready') {
       await deps.tmux.sendLine(session.name, config.claude.continueMessage)
@@ -214,9 +233,8 @@ async function continueWorking(config: Config, tx: Transaction, journal: Journal
     }
 
     session.continued = true
-    await save(tx, journal)
-  }
-
+  }, pending.length)
+  if (pending.length > 0) await save(tx, journal)
   return actions
 }
 

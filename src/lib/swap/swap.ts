@@ -14,6 +14,7 @@ import {listDispatched} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
 import {appendEvent} from '../events.js'
 import {withStateLock} from '../lock.js'
+import {trace} from '../log.js'
 import {allExhausted, deliverNotifications, swapFailed} from '../notify/notifier.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {discoverProjects} from '../queue/layout.js'
@@ -98,7 +99,9 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
     throw fail('config', reason, {details: problems.map((p) => describeProblem(p))})
   }
 
+  trace('swap: plan')
   const sessions = await planSessions(config, tx, target.account, deps)
+  trace('swap: planned')
   const journal: Journal = {
     from,
     id: randomUUID(),

@@ -1,0 +1,133 @@
+import {describe, expect, it} from 'vitest'
+
+import {type Classification, classifyPane} from '../../src/lib/quota/classify.js'
+import {combineSignals, type HookSignal, type TranscriptRecord} from '../../src/lib/quota/signals.js'
+import type {SignalRecord} from '../../src/lib/signals.js'
+
+const options = {now: new Date('2026-03-11T09:00:00Z'), timeZone: 'UTC'}
+const banner = "You've hit your session limit · resets 10am (UTC)"
+
+const stopFailure = (message: string | undefined, ts = '2026-03-10T13:32:00Z'): HookSignal => ({
+  error: 'rate_limit',
+  error_details: '429 Too Many Requests',
+  event: 'StopFailure',
+  ...(message === undefined ? {} : {last_assistant_message: message}),
+  ts,
+})
+
+const apiError = (text: string, status = 429, error = 'rate_limit', timestamp = '2026-03-10T13:32:00Z'): TranscriptRecord => ({
+  apiErrorStatus: status,
+  error,
+  isApiErrorMessage: true,
+  message: {content: [{text, type: 'text'}], model: '<synthetic>'},
+  timestamp,
+  type: 'assistant',
+})
+
+const userTurn = (timestamp: string): TranscriptRecord => ({message: {content: 'Continue where you left off.'}, timestamp, type: 'user'})
+const pane = (text: string): Classification => classifyPane(text, options)
+const idlePane = pane(`❯ go\n⏺ Done.\n\n✻ Worked for 3s\n${'─'.repeat(40)}\n❯ \n${'─'.repeat(40)}\n`)
+
+describe('combineSignals: a structured record never swaps on a transient throttle', () => {
+  it.each([
+    ['the throttle text', 'API Error: Rate limit reached', 'rate_limited'],
+    ['the not-your-limit throttle', 'API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited', 'rate_limited'],
+    ['no text at all', undefined, 'rate_limited'],
+    ['an unrelated text', 'Something went wrong', 'rate_limited'],
+    ['a 500 mentioning rate limits', 'API Error: 500 {"error":{"message":"rate_limit_check_failed"}}', 'server_error'],
+  ])('StopFailure error=rate_limit with %s', (_name, message, verdict) => {
+    const result = combineSignals({hook: stopFailure(message)}, options)
+    expect(result.verdict).toBe(verdict)
+    expect(result.sources).toEqual(['hook'])
+  })
+
+  it('a transcript 429 record whose text is a throttle is rate_limited', () => {
+    const result = combineSignals({transcript: [apiError('API Error: Request rejected (429) · Rate limited. Please try again later.')]}, options)
+    expect(result).toMatchObject({sources: ['transcript'], verdict: 'rate_limited'})
+  })
+})
+
+describe('combineSignals: limits from the records', () => {
+  it('reads the banner of a StopFailure, resolving a time-only reset against when the hook fired', () => {
+    // Printed 13:32 on the 10th: "10am" is the 11th at 10:00, even though quota check runs at 09:00 on the 11th.
+    const result = combineSignals({hook: stopFailure(banner)}, options)
+    expect(result).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', scope: 'session', sources: ['hook'], verdict: 'quota_exhausted'})
+  })
+
+  it('reads the synthetic transcript record, the legacy epoch exactly', () => {
+    const result = combineSignals({transcript: [userTurn('2025-08-19T11:00:00Z'), apiError('Claude AI usage limit reached|1755615600', 429, 'rate_limit', '2025-08-19T12:00:00Z')]}, options)
+    expect(result).toMatchObject({reset_at: '2025-08-19T15:00:00.000Z', sources: ['transcript'], verdict: 'quota_exhausted'})
+  })
+
+  it('names both records when they agree', () => {
+    const result = combineSignals({hook: stopFailure(banner), transcript: [apiError(banner)]}, options)
+    expect(result.verdict).toBe('quota_exhausted')
+    expect(result.sources.sort()).toEqual(['hook', 'transcript'])
+  })
+
+  it('reads a Stop that carried the banner (Claude Code before StopFailure), not a reply quoting it', () => {
+    expect(combineSignals({hook: {event: 'Stop', last_assistant_message: "You've hit your limit · resets 8pm (America/Los_Angeles)", ts: '2026-03-10T13:32:00Z'}}, options).verdict).toBe('quota_exhausted')
+    const quoting = combineSignals({hook: {event: 'Stop', last_assistant_message: "The log says You've hit your limit · resets 8pm, so I stopped.", ts: '2026-03-10T13:32:00Z'}}, options)
+    expect(quoting).toMatchObject({pattern: 'no_signal', verdict: 'unknown'})
+  })
+
+  it('maps the error field when the text is silent', () => {
+    expect(combineSignals({hook: {error: 'authentication_failed', event: 'StopFailure'}}, options)).toMatchObject({pattern: 'hook_authentication_failed', verdict: 'auth_error'})
+    expect(combineSignals({transcript: [apiError('', 529, 'server_error')]}, options)).toMatchObject({pattern: 'transcript_server_error', verdict: 'server_error'})
+    expect(combineSignals({transcript: [apiError('Please run /login · API Error: 401 OAuth access token has expired.', 401, 'authentication_failed')]}, options).verdict).toBe('auth_error')
+  })
+})
+
+describe('combineSignals: staleness and the pane', () => {
+  it('drops an error record when the conversation went on after it', () => {
+    const result = combineSignals({pane: idlePane, transcript: [apiError(banner), userTurn('2026-03-10T16:00:00Z')]}, options)
+    expect(result).toMatchObject({sources: ['pane'], verdict: 'idle'})
+    const hookThenNewer = combineSignals({hook: stopFailure(banner, '2026-03-10T13:32:00Z'), pane: idlePane, transcript: [userTurn('2026-03-10T16:00:00Z')]}, options)
+    expect(hookThenNewer.verdict).toBe('idle')
+  })
+
+  it('ignores hook records that are not a failure', () => {
+    expect(combineSignals({hook: {event: 'SessionStart', ts: '2026-03-10T13:32:00Z'}, pane: idlePane}, options)).toMatchObject({sources: ['pane'], verdict: 'idle'})
+  })
+
+  it('lets a live pane decide: a running turn is working whatever an old record says', () => {
+    const working = pane('❯ go on\n⏺ On it.\n\n✻ Thinking… (esc to interrupt)\n')
+    expect(combineSignals({hook: stopFailure(banner), pane: working}, options)).toMatchObject({sources: ['pane'], verdict: 'working'})
+  })
+
+  it('fills the reset of a pane limit that shows none from the records', () => {
+    const limited = pane('❯ go on\n  ⎿  5-hour limit reached\n')
+    expect(limited).toMatchObject({reset_at: null, verdict: 'quota_exhausted'})
+    const result = combineSignals({pane: limited, transcript: [apiError(banner)]}, options)
+    expect(result).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', sources: ['pane', 'transcript'], verdict: 'quota_exhausted'})
+  })
+
+  it('uses the records when the pane shows nothing decisive', () => {
+    expect(combineSignals({hook: stopFailure(banner), pane: idlePane}, options)).toMatchObject({sources: ['hook'], verdict: 'quota_exhausted'})
+  })
+
+  it('keeps a dialog awaiting input, with the reset of the limit behind it', () => {
+    const menu = pane('❯ /rate-limit-options\n\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel\n')
+    expect(combineSignals({hook: stopFailure(banner), pane: menu}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'awaiting_input'})
+  })
+
+  it('says unknown with no signal at all', () => {
+    expect(combineSignals({}, options)).toEqual({pattern: 'no_signal', reset_at: null, scope: null, snippet: '', sources: [], verdict: 'unknown'})
+  })
+
+  it('accepts the record the hook command writes', () => {
+    const record: SignalRecord = {
+      config_dir: '/home/ops/.claude-main',
+      conversation_id: '4f35e220-c435-4cf7-b9b9-f40426042847',
+      cwd: '/home/ops/src/app',
+      error: 'rate_limit',
+      event: 'StopFailure',
+      last_assistant_message: banner,
+      session: 'ccl-auto-11',
+      task: null,
+      transcript_path: null,
+      ts: '2026-03-10T13:32:00Z',
+    }
+    expect(combineSignals({hook: record}, options).verdict).toBe('quota_exhausted')
+  })
+})
