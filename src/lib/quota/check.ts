@@ -1,0 +1,243 @@
+// `quota check` (SPEC §4): read every live session of the active account, decide whether the
+// account is exhausted, and trigger the swap. The rules the Go daemon learned in production:
+//  - a hit with a reset time swaps at once; one without must be seen on `confirm_polls`
+//    consecutive polls (counted in state.json: the command is stateless);
+//  - no second swap within `reactivate_cooldown` of the last one;
+//  - every swap decision logs the session, the pattern and a 120-character snippet;
+//  - an exhausted account is marked until its reset (+ `reset_grace`) and used again afterwards.
+// Observing is read-only and lock-free; the lock is taken only when the state must change.
+import {open, stat} from 'node:fs/promises'
+
+import type {Config} from '../config.js'
+import type {Transaction} from '../lock.js'
+import type {Logger} from '../log.js'
+import type {State} from '../state.js'
+import type {Tmux} from '../tmux.js'
+
+import {appendEvent} from '../events.js'
+import {readStateSnapshot, withStateLock} from '../lock.js'
+import {accountReactivated, deliverNotifications} from '../notify/notifier.js'
+import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
+import {readSignals, type SignalRecord} from '../signals.js'
+import {swapLocked, type SwapResult} from '../swap/swap.js'
+import {classifyPane} from './classify.js'
+import {type CombinedClassification, combineSignals, type HookSignal, type TranscriptRecord} from './signals.js'
+import {type UsageReading, readUsage} from './usage.js'
+
+/** When a limit shows no reset time, the account is assumed out for one 5-hour window. */
+const UNKNOWN_RESET_MS = 5 * 3_600_000
+
+export interface QuotaCheckOptions {
+  dryRun?: boolean
+  wait?: boolean
+}
+
+export interface QuotaCheckDeps {
+  tmux: Tmux
+  now: () => Date
+  log: Logger
+  fetch?: typeof fetch
+  env?: NodeJS.ProcessEnv
+}
+
+export interface SessionVerdict extends CombinedClassification {
+  session: string
+  /** A limit shown in the pane that the session's fresh records contradict (a redrawn old banner). */
+  stale?: boolean
+}
+
+export interface QuotaDecision {
+  action: 'none' | 'confirming' | 'cooldown' | 'swap'
+  account: string | null
+  trigger: {session: string; pattern: string; snippet: string; reset_at: string | null} | null
+  /** Suspected-hit counters after this poll (session → consecutive polls). */
+  suspects: Record<string, number>
+  reactivated: string[]
+  message: string
+}
+
+export interface QuotaCheckResult {
+  active_account: string | null
+  sessions: SessionVerdict[]
+  usage: UsageReading[]
+  decision: QuotaDecision
+  swap: SwapResult | null
+  dry_run: boolean
+}
+
+/** Observes the active account's live sessions; never locks, never writes. */
+export async function observeSessions(config: Config, state: State, deps: Pick<QuotaCheckDeps, 'tmux' | 'now'>): Promise<SessionVerdict[]> {
+  const survey = await deps.tmux.survey()
+  const live = new Set(survey.sessions.filter((s) => !s.paneDead).map((s) => s.name))
+  const names = [...poolSessionNames(config), ...dedicatedSessionNames(config)].filter((n) => live.has(n))
+  const now = deps.now()
+  return Promise.all(
+    names.map(async (session) => {
+      const [pane, signals] = await Promise.all([deps.tmux.capturePane(session, config.quota.captureLines).catch(() => ''), readSignals(config.stateDir, session, 50)])
+      return judgeSession(session, pane, signals, state, config, now)
+    }),
+  )
+}
+
+async function judgeSession(session: string, paneText: string, signals: SignalRecord[], state: State, config: Config, now: Date): Promise<SessionVerdict> {
+  const options = {now, ...(config.quota.timezone ? {timeZone: config.quota.timezone} : {})}
+  const pane = classifyPane(paneText, options)
+  const started = signals.filter((s) => s.event === 'SessionStart').at(-1)
+  // Records from before this process started (an earlier account, an earlier conversation) say
+  // nothing about the account the session runs on now.
+  const fresh = (ts: string | undefined | null) => !started || (ts ?? '') >= started.ts
+  const hook = signals.filter((s) => s.event === 'StopFailure' || s.event === 'Stop' || s.event === 'SessionStart').at(-1)
+  const transcriptPath = started?.transcript_path ?? null
+  const transcript = transcriptPath ? (await readTranscriptTail(transcriptPath)).filter((r) => fresh(r.timestamp)) : undefined
+  const combined = combineSignals(
+    {
+      pane,
+      ...(hook && fresh(hook.ts) ? {hook: hook as HookSignal} : {}),
+      ...(transcript ? {transcript} : {}),
+    },
+    options,
+  )
+  // A resumed conversation redraws its history, old limit banner included. For a session whose
+  // transcript we can read, a limit seen only in the pane needs the records to agree.
+  if (combined.verdict === 'quota_exhausted' && transcript !== undefined && !combined.sources.some((s) => s !== 'pane')) {
+    const structured = combineSignals({...(hook && fresh(hook.ts) ? {hook: hook as HookSignal} : {}), transcript}, options)
+    if (structured.verdict !== 'quota_exhausted' && started && (state.last_swap === null || started.ts >= state.last_swap.at)) {
+      return {...combined, session, stale: true, verdict: 'idle'}
+    }
+  }
+
+  return {...combined, session}
+}
+
+/** The last records of a transcript, reading only its tail (transcripts grow to many megabytes). */
+export async function readTranscriptTail(path: string, bytes = 64 * 1024): Promise<TranscriptRecord[]> {
+  try {
+    const {size} = await stat(path)
+    const start = Math.max(0, size - bytes)
+    const handle = await open(path, 'r')
+    try {
+      const buffer = Buffer.alloc(size - start)
+      await handle.read(buffer, 0, buffer.length, start)
+      let text = buffer.toString('utf8')
+      if (start > 0) text = text.slice(text.indexOf('\n') + 1)
+      const records: TranscriptRecord[] = []
+      for (const line of text.split('\n').slice(-40)) {
+        if (!line.trim()) continue
+        try {
+          records.push(JSON.parse(line) as TranscriptRecord)
+        } catch {
+          // A line being written: skip it.
+        }
+      }
+
+      return records
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    return []
+  }
+}
+
+/** The pure decision: from this poll's verdicts and the state, what to do. */
+export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], state: State, config: Config, now: Date): QuotaDecision {
+  const account = state.active_account
+  const reactivated = Object.entries(state.accounts)
+    .filter(([, a]) => a.exhausted_until !== null && Date.parse(a.exhausted_until) <= now.getTime())
+    .map(([name]) => name)
+  const suspects: Record<string, number> = {}
+  const hits = sessions.filter((s) => s.verdict === 'quota_exhausted')
+  const withReset = hits.find((s) => s.reset_at !== null)
+  let trigger: QuotaDecision['trigger'] = null
+  for (const hit of hits.filter((s) => s.reset_at === null)) {
+    suspects[hit.session] = (state.suspect[hit.session]?.count ?? 0) + 1
+    if (!trigger && (suspects[hit.session] as number) >= config.quota.confirmPolls) trigger = {pattern: hit.pattern, reset_at: null, session: hit.session, snippet: hit.snippet}
+  }
+
+  if (withReset) trigger = {pattern: withReset.pattern, reset_at: withReset.reset_at, session: withReset.session, snippet: withReset.snippet}
+  const proactive = usage.find((u) => u.account === account && u.over_threshold)
+  if (!trigger && proactive) trigger = {pattern: `usage_${proactive.window}_${Math.round(proactive.utilization)}pct`, reset_at: proactive.resets_at, session: '(usage endpoint)', snippet: `server-side utilization ${proactive.utilization}% ≥ ${config.quota.usage.threshold}%`}
+
+  const base = {account, reactivated, suspects, trigger}
+  if (!trigger) {
+    const confirming = Object.entries(suspects)
+    if (confirming.length > 0) {
+      const [session, count] = confirming[0] as [string, number]
+      return {...base, action: 'confirming', message: `[quota] suspected hit on ${session} without a reset time: poll ${count} of ${config.quota.confirmPolls}`}
+    }
+
+    return {...base, action: 'none', message: `[quota] ${account ?? 'no account'}: ${sessions.length} session(s) checked, no limit`}
+  }
+
+  const last = state.last_swap ? Date.parse(state.last_swap.at) : Number.NEGATIVE_INFINITY
+  if (now.getTime() - last < config.quota.reactivateCooldownMs) {
+    return {...base, action: 'cooldown', message: `[quota] swap cooldown active: last swap at ${state.last_swap?.at}; limit on ${trigger.session} (${trigger.pattern}) noted`}
+  }
+
+  return {...base, action: 'swap', message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}`}
+}
+
+/** One quota check: observe, decide, and (unless dry-run) record and swap. */
+export async function checkQuota(config: Config, options: QuotaCheckOptions, deps: QuotaCheckDeps): Promise<QuotaCheckResult> {
+  const snapshot = (await readStateSnapshot(config)).state
+  const [sessions, usage] = await Promise.all([
+    observeSessions(config, snapshot, deps),
+    config.quota.usage.enabled ? readUsage(config, {env: deps.env ?? process.env, fetch: deps.fetch ?? fetch, log: deps.log, now: deps.now}) : Promise.resolve([]),
+  ])
+  const now = deps.now()
+  const preview = decideQuota(sessions, usage, snapshot, config, now)
+  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, sessions, swap: null, usage}
+  if (options.dryRun) return result
+  const changes = preview.action !== 'none' || preview.reactivated.length > 0 || Object.keys(snapshot.suspect).length > 0 || (snapshot.dispatch_paused_until !== null && Date.parse(snapshot.dispatch_paused_until) <= now.getTime())
+  if (!changes) return result
+
+  return withStateLock(config, {command: 'quota check', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {
+    // Decide again on the state as it is under the lock (another command may have swapped).
+    const decision = decideQuota(sessions, usage, tx.state, config, deps.now())
+    result.decision = decision
+    await applyDecision(config, tx, decision, deps)
+    if (decision.action === 'swap') {
+      deps.log.warn(decision.message)
+      result.swap = await swapLocked(config, {expectFrom: decision.account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
+    } else if (decision.action !== 'none') {
+      deps.log.info(decision.message)
+    }
+
+    return result
+  })
+}
+
+async function applyDecision(config: Config, tx: Transaction, decision: QuotaDecision, deps: QuotaCheckDeps): Promise<void> {
+  const now = deps.now()
+  const at = now.toISOString()
+  const offered = []
+  for (const name of decision.reactivated) {
+    const until = tx.state.accounts[name]?.exhausted_until ?? null
+    tx.state.accounts[name] = {exhausted_until: null, last_hit: tx.state.accounts[name]?.last_hit ?? null}
+    await appendEvent(config.stateDir, 'account_reactivated', {account: name, was_exhausted_until: until}, now)
+    deps.log.info(`[quota] ${name} is available again (its reset ${until} has passed)`)
+    offered.push(accountReactivated({account: name, activeAccount: tx.state.active_account ?? undefined, exhaustedUntil: until ?? undefined}))
+  }
+
+  if (tx.state.dispatch_paused_until && Date.parse(tx.state.dispatch_paused_until) <= now.getTime()) tx.state.dispatch_paused_until = null
+  const suspect: State['suspect'] = {}
+  for (const [session, count] of Object.entries(decision.suspects)) {
+    suspect[session] = {count, first_at: tx.state.suspect[session]?.first_at ?? at, last_at: at, pattern: decision.trigger?.session === session ? decision.trigger.pattern : tx.state.suspect[session]?.pattern ?? 'limit'}
+  }
+
+  tx.state.suspect = decision.action === 'swap' ? {} : suspect
+  const trigger = decision.trigger
+  const current = decision.account ? tx.state.accounts[decision.account]?.exhausted_until : null
+  const alreadyMarked = current !== null && current !== undefined && Date.parse(current) > now.getTime()
+  if (trigger && decision.account && (decision.action === 'swap' || (decision.action === 'cooldown' && !alreadyMarked))) {
+    const resetMs = trigger.reset_at ? Date.parse(trigger.reset_at) : now.getTime() + UNKNOWN_RESET_MS
+    tx.state.accounts[decision.account] = {
+      exhausted_until: new Date(resetMs + config.quota.resetGraceMs).toISOString(),
+      last_hit: {at, pattern: trigger.pattern, reset_at: trigger.reset_at, session: trigger.session, snippet: trigger.snippet},
+    }
+    await appendEvent(config.stateDir, 'account_exhausted', {account: decision.account, pattern: trigger.pattern, reset_at: trigger.reset_at, session: trigger.session, snippet: trigger.snippet}, now)
+  }
+
+  if (offered.length > 0) tx.state.notified = (await deliverNotifications(config, tx.state.notified, offered, {log: deps.log, now: deps.now})).notified
+  await tx.commit()
+}
