@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {type ChannelDeps, type OutgoingMessage, redact, sendEmail, sendTelegram, sendToChannel, sendWebhook} from '../../src/lib/notify/channels.js'
 import {type Sandbox, sandbox} from '../helpers/env.js'
-import {deadEndpoint, type Loopback, loopback, type Reply} from './loopback.js'
+import {deadEndpoint, type Loopback, loopback, type Reply} from '../helpers/loopback.js'
 
 const TOKEN = '987654321:AAH-tele_SECRET-token'
 const API_KEY = 're_LIVE_resend_SECRET_key'

@@ -5,7 +5,7 @@ import {afterEach, beforeEach, describe, expect, it, vi} from 'vitest'
 import NotifyTest from '../../src/commands/notify/test.js'
 import {testNotifications} from '../../src/lib/notify/test.js'
 import {ROOT, type Sandbox, sandbox} from '../helpers/env.js'
-import {deadEndpoint, type Loopback, loopback} from './loopback.js'
+import {deadEndpoint, type Loopback, loopback} from '../helpers/loopback.js'
 
 const TOKEN = '424242:AAF-notify_test_SECRET'
 let servers: Loopback[] = []

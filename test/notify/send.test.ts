@@ -12,7 +12,7 @@ import {stderrLogger} from '../../src/lib/log.js'
 import {accountReactivated, allExhausted, deliverNotifications, type NotifyDeps, sendNotification, sessionDied, UNDELIVERED_PREFIX} from '../../src/lib/notify/notifier.js'
 import {readStateFile} from '../../src/lib/state.js'
 import {type Sandbox, sandbox} from '../helpers/env.js'
-import {deadEndpoint, type Loopback, loopback, type Reply} from './loopback.js'
+import {deadEndpoint, type Loopback, loopback, type Reply} from '../helpers/loopback.js'
 
 const TOKEN = '555000111:AAE-telegram_SECRET_token'
 const API_KEY = 're_SECRET_resend_api_key_77'

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 
-import {writeFileAtomic} from '../fs-atomic.js'
+import {ensurePrivateDir, writeFileAtomic} from '../fs-atomic.js'
 
 export interface UsageReading {
   account: string
@@ -68,7 +68,7 @@ export async function readUsage(config: Config, deps: UsageDeps): Promise<UsageR
     readings.push(reading(account.name, answer.body, config, false))
   }
 
-  if (dirty) await writeFileAtomic(cachePath, JSON.stringify(cache), {mode: 0o600}).catch(() => {})
+  if (dirty) await ensurePrivateDir(config.stateDir).then(() => writeFileAtomic(cachePath, JSON.stringify(cache), {mode: 0o600})).catch(() => {})
   return readings
 }
 
