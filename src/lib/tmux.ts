@@ -181,6 +181,37 @@ export class Tmux {
     return result.stdout
   }
 
+  /**
+   * Captures many panes with one tmux process (commands chained with `;`, each capture preceded by
+   * a random marker line), which costs one spawn instead of one per pane. A pane that vanished
+   * ends tmux's command list early; the panes after it are then captured one by one.
+   */
+  async capturePanes(names: string[], lines: number): Promise<Map<string, string>> {
+    const out = new Map<string, string>()
+    if (names.length === 0) return out
+    const marker = `@@cf-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}@@`
+    const args: string[] = []
+    for (const [i, name] of names.entries()) {
+      if (i > 0) args.push(';')
+      args.push('display-message', '-p', `${marker} ${i}`, ';', 'capture-pane', '-p', '-J', '-t', paneTarget(name), '-S', String(-Math.abs(lines)))
+    }
+
+    const result = await this.run(args)
+    const parts = result.stdout.split(`${marker} `)
+    for (const part of parts.slice(1)) {
+      const newline = part.indexOf('\n')
+      const index = Number(newline === -1 ? part : part.slice(0, newline))
+      const name = names[index]
+      if (name !== undefined) out.set(name, newline === -1 ? '' : part.slice(newline + 1).replace(/\n$/, ''))
+    }
+
+    for (const name of names) {
+      if (!out.has(name)) out.set(name, await this.capturePane(name, lines).catch(() => ''))
+    }
+
+    return out
+  }
+
   /** Stops the whole server (tests and the demo only: it owns its private socket). */
   async killServer(): Promise<void> {
     await this.run(['kill-server'])

@@ -117,6 +117,22 @@ describe('tmux wrapper', () => {
   })
 })
 
+describe('capturePanes', () => {
+  it('captures many panes in one call, each under its own name, and survives a vanished one', async () => {
+    for (const n of ['ccl-6', 'ccl-7', 'ccl-8']) await client.newSession(n, {command: `printf 'pane of ${n}\\n'; sleep 60`, cwd: box.dir})
+    try {
+      await waitFor(async () => (await pane('ccl-8')).includes('pane of ccl-8'))
+      const panes = await client.capturePanes(['ccl-6', 'ccl-9', 'ccl-7', 'ccl-8'], 40)
+      expect(panes.get('ccl-6')?.trim()).toBe('pane of ccl-6')
+      expect(panes.get('ccl-7')?.trim()).toBe('pane of ccl-7')
+      expect(panes.get('ccl-8')?.trim()).toBe('pane of ccl-8')
+      expect(panes.get('ccl-9')).toBe('')
+    } finally {
+      for (const n of ['ccl-6', 'ccl-7', 'ccl-8']) await client.killSession(n)
+    }
+  })
+})
+
 describe('tmux unavailable', () => {
   it('no server: reads give an empty list, writes exit 69 with a clear line, nothing is started', async () => {
     const lonely = sandbox()

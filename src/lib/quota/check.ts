@@ -71,11 +71,9 @@ export async function observeSessions(config: Config, state: State, deps: Pick<Q
   const live = new Set(survey.sessions.filter((s) => !s.paneDead).map((s) => s.name))
   const names = [...poolSessionNames(config), ...dedicatedSessionNames(config)].filter((n) => live.has(n))
   const now = deps.now()
+  const panes = await deps.tmux.capturePanes(names, config.quota.captureLines)
   return Promise.all(
-    names.map(async (session) => {
-      const [pane, signals] = await Promise.all([deps.tmux.capturePane(session, config.quota.captureLines).catch(() => ''), readSignals(config.stateDir, session, 50)])
-      return judgeSession(session, pane, signals, state, config, now)
-    }),
+    names.map(async (session) => judgeSession(session, panes.get(session) ?? '', await readSignals(config.stateDir, session, 50), state, config, now)),
   )
 }
 
