@@ -1,17 +1,29 @@
 import {defineCommand, flag} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
-import {gatherStatus} from '../lib/status.js'
+import {attentionNeeded, gatherStatus} from '../lib/status.js'
+import {fail} from '../lib/errors.js'
 
 export default defineCommand({
-  examples: ['<%= config.bin %> status', '<%= config.bin %> status --json | jq .active_account', '<%= config.bin %> status --events 30'],
+  examples: ['<%= config.bin %> status', '<%= config.bin %> status --check || notify-send "claude-failover needs you"', '<%= config.bin %> status --json | jq .active_account', '<%= config.bin %> status --events 30'],
   flags: {
+    check: flag.boolean({description: 'for monitoring: exit 69 (78 for a broken shared link) with one line per reason when something needs a human'}),
     events: flag.integer({default: 10, description: 'how many recent events to show', min: 0}),
   },
   id: 'status',
   async run(ctx) {
     const config = ctx.config()
-    return gatherStatus(config, {now: () => new Date(), tmux: tmuxFor(config)}, {events: ctx.flags.events})
+    const report = await gatherStatus(config, {now: () => new Date(), tmux: tmuxFor(config)}, {events: ctx.flags.events})
+    if (ctx.flags.check) {
+      const {brokenLinks, problems} = await attentionNeeded(config, report)
+      return {...report, broken_links: brokenLinks, problems}
+    }
+
+    return report
   },
+  failure: (report) =>
+    report.problems && report.problems.length > 0
+      ? fail((report as {broken_links?: boolean}).broken_links ? 'config' : 'unavailable', `${report.problems.length} thing(s) need attention`, {details: report.problems})
+      : undefined,
   async render(report) {
     const {renderStatus} = await import('../lib/status-render.js')
     return renderStatus(report, new Date())

@@ -8,8 +8,11 @@ import {type EventRecord, readRecentEvents} from './events.js'
 import {readStateSnapshot} from './lock.js'
 import {dedicatedSessionNames, poolSessionNames} from './pool.js'
 import {countQueue, discoverProjects, type QueueCounts} from './queue/layout.js'
+import {checkSharedLinks, describeProblem} from './symlinks.js'
 
 export interface StatusReport {
+  /** With --check: what needs a human; empty when all is well. */
+  problems?: string[]
   active_account: string | null
   accounts: {name: string; home: string; active: boolean; exhausted_until: string | null; exhausted: boolean}[]
   sessions: {
@@ -33,6 +36,29 @@ export interface StatusReport {
 export interface StatusDeps {
   tmux: Tmux
   now: () => Date
+}
+
+/**
+ * What needs a human (for `status --check`): every account exhausted, a session stuck at a prompt
+ * or modal, a stalled task, a broken shared link, no tmux server. Empty when all is well.
+ */
+export async function attentionNeeded(config: Config, report: StatusReport): Promise<{problems: string[]; brokenLinks: boolean}> {
+  const problems: string[] = []
+  const exhausted = report.accounts.filter((a) => a.exhausted)
+  if (exhausted.length === report.accounts.length && exhausted.length > 0) {
+    const earliest = exhausted.map((a) => a.exhausted_until as string).sort()[0]
+    problems.push(`every account is exhausted; the earliest is back at ${earliest}`)
+  }
+
+  for (const s of report.sessions) {
+    if (s.state === 'awaiting_input') problems.push(`${s.name} is waiting at a prompt or modal (tmux attach -t ${s.name} to answer it)`)
+    if (s.state === 'stalled') problems.push(`${s.name} has stalled on ${s.task ?? 'its task'} since ${s.since}`)
+  }
+
+  if (!report.tmux.running && config.autonomous.min > 0) problems.push(`no tmux server is running${report.tmux.socket ? ` on ${report.tmux.socket}` : ''}`)
+  const links = await checkSharedLinks(config)
+  problems.push(...links.map((p) => describeProblem(p)))
+  return {brokenLinks: links.length > 0, problems}
 }
 
 /** Gathers the status report from state.json, tmux and the queue folders. */

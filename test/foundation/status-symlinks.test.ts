@@ -1,4 +1,4 @@
-import {mkdirSync, readlinkSync, symlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -77,6 +77,33 @@ describe('status', () => {
     const result = await runCli(['status', '--json', '--config', box.configPath])
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout).warnings[0]).toMatch(/state\.json is corrupt/)
+  })
+})
+
+describe('status --check', () => {
+  it('exits 0 when nothing needs a human, 69 with one line per reason when something does, 78 for a broken link', async () => {
+    box = sandbox()
+    await startTmuxServer(box.socket, 'ccl-0')
+    expect((await runCli(['validate-symlinks', '--fix', '--config', box.configPath])).code).toBe(0)
+    const healthy = await runCli(['status', '--check', '--config', box.configPath])
+    expect(healthy.code, healthy.stderr).toBe(0)
+
+    await withStateLock(box.config, {command: 'test'}, async (tx) => {
+      tx.state.accounts.main = {exhausted_until: '2099-01-01T12:00:00.000Z', last_hit: null}
+      tx.state.accounts.backup = {exhausted_until: '2099-01-01T10:00:00.000Z', last_hit: null}
+      tx.state.sessions['ccl-auto-11'] = {account: 'main', conversation_id: null, since: '2026-11-21T09:00:00.000Z', state: 'awaiting_input', task: null}
+      await tx.commit()
+    })
+    await tmux(box.socket, ['new-session', '-d', '-s', 'ccl-auto-11'])
+    const sick = await runCli(['status', '--check', '--config', box.configPath])
+    expect(sick.code).toBe(69)
+    expect(sick.stderr).toContain('every account is exhausted; the earliest is back at 2099-01-01T10:00:00.000Z')
+    expect(sick.stderr).toContain('ccl-auto-11 is waiting at a prompt or modal')
+
+    rmSync(join(box.dir, 'backup', 'projects'))
+    const broken = await runCli(['status', '--check', '--json', '--config', box.configPath])
+    expect(broken.code).toBe(78)
+    expect(JSON.parse(broken.stdout).problems).toContainEqual(expect.stringMatching(/^backup: projects: missing link/))
   })
 })
 
