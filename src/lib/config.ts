@@ -45,6 +45,8 @@ export interface Config {
   lock: {staleMs: number}
   notifications: {
     timeoutMs: number
+    remindAfterMs: number
+    retryUndeliveredMs: number
     telegram?: {botTokenEnv: string; chatId: string; apiBase: string}
     email?: {apiKeyEnv: string; from: string; to: string[]; apiBase: string}
     webhook?: {url: string; secretEnv?: string}
@@ -132,6 +134,8 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'lock.stale': 'stale: 60s',
   notifications: 'notifications: {webhook: {url: "https://hooks.example.org/claude-failover"}}',
   'notifications.timeout': 'timeout: 10s',
+  'notifications.remind_after': 'remind_after: 6h',
+  'notifications.retry_undelivered': 'retry_undelivered: 15m',
   'notifications.telegram': 'telegram: {bot_token_env: TELEGRAM_BOT_TOKEN, chat_id: "123456"}',
   'notifications.telegram.bot_token_env': 'bot_token_env: TELEGRAM_BOT_TOKEN',
   'notifications.telegram.chat_id': 'chat_id: "123456"',
@@ -268,6 +272,8 @@ const rawSchema = z.strictObject({
   notifications: z
     .strictObject({
       timeout: duration('10s'),
+      remind_after: duration('6h'),
+      retry_undelivered: duration('15m'),
       telegram: z
         .strictObject({
           bot_token_env: envName(),
@@ -504,7 +510,7 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
     },
     swap: {staggerMs: raw.swap.stagger},
     lock: {staleMs: raw.lock.stale},
-    notifications: {timeoutMs: raw.notifications.timeout},
+    notifications: {remindAfterMs: raw.notifications.remind_after, retryUndeliveredMs: raw.notifications.retry_undelivered, timeoutMs: raw.notifications.timeout},
   }
   if (raw.active_link) config.activeLink = at(raw.active_link)
   if (raw.projects_dir) config.projectsDir = at(raw.projects_dir)

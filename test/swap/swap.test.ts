@@ -1,11 +1,12 @@
 // The swap end to end: real tmux, the simulated claude, real processes.
-import {readlinkSync, rmSync, symlinkSync} from 'node:fs'
+import {readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {tmux, waitFor} from '../helpers/env.js'
+import {deadEndpoint} from '../helpers/loopback.js'
 import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
 
 let pool: Pool | undefined
@@ -129,6 +130,24 @@ describe('swap', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({dry_run: true, from: 'main', to: 'backup'})
     expect((await readStateSnapshot(p.config)).state.active_account).toBe('main')
     expect(await resumes(p, 'ccl-auto-11')).toEqual([])
+  })
+
+  it('a dead notification endpoint does not fail the swap, and the token appears nowhere', async () => {
+    const dead = await deadEndpoint()
+    pool = await workingPool(`notifications:\n  timeout: 1s\n  telegram: {bot_token_env: CF_SWAP_TOKEN, chat_id: "1", api_base: "${dead}"}\n  webhook: {url: "${dead}/hook"}`)
+    const p = pool
+    const token = '777:SWAP-secret-token'
+    const result = await p.cli(['swap', '--json'], {CF_SWAP_TOKEN: token})
+    expect(result.code, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({from: 'main', to: 'backup'})
+    expect(result.stderr).toMatch(/warning: .*telegram/)
+    const events = await readRecentEvents(p.config.stateDir, 50)
+    expect(events.filter((e) => e.event === 'notify_failed').map((e) => e.channel).sort()).toEqual(['telegram', 'webhook'])
+    expect(result.stdout + result.stderr).not.toContain(token)
+    for (const file of readdirSync(p.config.stateDir, {recursive: true}) as string[]) {
+      const full = join(p.config.stateDir, file)
+      if (statSync(full).isFile()) expect(readFileSync(full, 'utf8')).not.toContain(token)
+    }
   })
 
   it('two swaps started at once run one after the other', async () => {

@@ -126,7 +126,7 @@ export async function deliverNotifications(
   notified: Notified,
   offered: readonly Notification[],
   deps: NotifyDeps = {},
-  policy: DedupePolicy = DEFAULT_DEDUPE_POLICY,
+  policy: DedupePolicy = {...DEFAULT_DEDUPE_POLICY, remindAfterMs: config.notifications.remindAfterMs, retryAfterMs: config.notifications.retryUndeliveredMs},
 ): Promise<Delivery> {
   const now = deps.now ?? (() => new Date())
   const planned = now()
