@@ -1,7 +1,7 @@
 // The one wrapper around tmux. Every call: an argument array (never a shell), a timeout, the
 // configured socket, and an exact target. Every call that changes a session (create, kill, type)
 // first asks the `owns` guard, so nothing outside the pool and the dedicated sessions is touched.
-import {execa} from 'execa'
+import {spawn} from 'node:child_process'
 
 import {fail, FailoverError} from './errors.js'
 
@@ -235,22 +235,41 @@ export class Tmux {
 
   private async run(args: string[]): Promise<RunResult> {
     const prefix = [...(this.options.extraArgs ?? []), ...(this.options.socket ? ['-S', this.options.socket] : [])]
-    const result = await execa(this.options.binary ?? 'tmux', [...prefix, ...args], {
-      forceKillAfterDelay: 1000,
-      reject: false,
-      stdin: 'ignore',
-      timeout: this.options.timeoutMs,
-    })
-    if ((result as {code?: string}).code === 'ENOENT') {
-      throw fail('unavailable', 'tmux is not installed (Debian/Ubuntu: sudo apt-get install tmux)')
-    }
-
-    if (result.timedOut) {
-      throw fail('unavailable', `tmux did not answer within ${this.options.timeoutMs} ms (tmux ${args[0]}); is the server hung?`)
-    }
-
-    const stderr = String(result.stderr ?? '')
-    const ok = result.exitCode === 0
-    return {noServer: !ok && NO_SERVER.test(stderr), ok, stderr, stdout: String(result.stdout ?? '')}
+    const result = await runBounded(this.options.binary ?? 'tmux', [...prefix, ...args], this.options.timeoutMs)
+    if (result.error === 'ENOENT') throw fail('unavailable', 'tmux is not installed (Debian/Ubuntu: sudo apt-get install tmux)')
+    if (result.error === 'timeout') throw fail('unavailable', `tmux did not answer within ${this.options.timeoutMs} ms (tmux ${args[0]}); is the server hung?`)
+    const ok = result.code === 0
+    return {noServer: !ok && NO_SERVER.test(result.stderr), ok, stderr: result.stderr, stdout: result.stdout.replace(/\n$/, '')}
   }
+
+}
+
+/**
+ * Runs a program with an argument array (never a shell), no stdin, and a hard deadline: past
+ * `timeoutMs` it is killed with SIGKILL, so a hung tmux cannot hang a timer run. Node's own
+ * child_process rather than execa: this runs on every timer tick, and execa's import and per-call
+ * set-up were a measurable part of a run's start-up CPU (see VERSION.md 0.2.0).
+ */
+export function runBounded(file: string, args: string[], timeoutMs: number): Promise<{code: number | null; stdout: string; stderr: string; error?: 'ENOENT' | 'timeout' | string}> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, {stdio: ['ignore', 'pipe', 'pipe']})
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      resolve({code: null, error: error.code ?? error.message, stderr: '', stdout: ''})
+    })
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const result = {code, stderr: Buffer.concat(err).toString('utf8'), stdout: Buffer.concat(out).toString('utf8')}
+      resolve(timedOut ? {...result, error: 'timeout'} : result)
+    })
+  })
 }
