@@ -17,9 +17,23 @@ export function parseCommandArgv(def: CommandDef, argv: string[]): {flags: Recor
     options[name] = {multiple: f.multiple === true, type: f.kind === 'boolean' ? 'boolean' : 'string', ...(f.char ? {short: f.char} : {})}
   }
 
+  // `--priority -5`: node's parser takes `-5` for an option; join a negative number to its flag.
+  const args: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string
+    const name = token.startsWith('--') ? token.slice(2) : undefined
+    const next = argv[i + 1]
+    if (name && all[name]?.kind === 'integer' && next !== undefined && /^-\d+$/.test(next)) {
+      args.push(`${token}=${next}`)
+      i++
+    } else {
+      args.push(token)
+    }
+  }
+
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs({allowPositionals: true, args: argv, options, strict: true})
+    parsed = parseArgs({allowPositionals: true, args, options, strict: true})
   } catch (error) {
     const message = (error as Error).message
     const unknown = /Unknown option '([^']+)'/.exec(message)
@@ -48,21 +62,22 @@ export function parseCommandArgv(def: CommandDef, argv: string[]): {flags: Recor
     throw fail('usage', `Unexpected argument: ${parsed.positionals[specs.length]} (see: claude-failover ${def.id.replaceAll(':', ' ')} --help)`)
   }
 
-  const args: Record<string, string | undefined> = {}
+  const positional: Record<string, string | undefined> = {}
   for (const [i, spec] of specs.entries()) {
-    args[spec.name] = parsed.positionals[i]
-    if (spec.required && args[spec.name] === undefined) throw fail('usage', `Missing required argument ${spec.name}`)
+    positional[spec.name] = parsed.positionals[i]
+    if (spec.required && positional[spec.name] === undefined) throw fail('usage', `Missing required argument ${spec.name}`)
   }
 
-  return {args, flags}
+  return {args: positional, flags}
 }
 
 function parseInteger(name: string, text: string, f: FlagDef): number {
   const bounds = f.min !== undefined && f.max !== undefined ? ` between ${f.min} and ${f.max}` : f.min !== undefined ? ` ≥ ${f.min}` : ''
-  if (!/^-?\d+$/.test(text)) throw fail('usage', `Expected an integer${bounds} for --${name}, got ${JSON.stringify(text)}`)
+  const example = `e.g. --${name} ${f.default ?? f.min ?? 1}`
+  if (!/^-?\d+$/.test(text)) throw fail('usage', `Expected an integer${bounds} for --${name}, got ${JSON.stringify(text)} (${example})`)
   const value = Number(text)
   if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
-    throw fail('usage', `Expected an integer${bounds} for --${name}, got ${value}`)
+    throw fail('usage', `Expected an integer${bounds} for --${name}, got ${value} (${example})`)
   }
 
   return value

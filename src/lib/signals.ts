@@ -76,7 +76,11 @@ export function signalFromHook(input: string, env: NodeJS.ProcessEnv, now: Date)
 
 /** Appends one record to its session's signals file (0600 in a 0700 folder). */
 export async function appendSignal(stateDir: string, record: SignalRecord): Promise<void> {
-  await mkdir(join(stateDir, SIGNALS_DIR), {mode: 0o700, recursive: true})
+  // Not recursive: a hook firing after the state folder was removed (a test sandbox, an uninstall)
+  // must not bring it back.
+  await mkdir(join(stateDir, SIGNALS_DIR), {mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error
+  })
   const handle = await open(signalsPath(stateDir, record.session), 'a', 0o600)
   try {
     await handle.write(`${JSON.stringify(record)}\n`)

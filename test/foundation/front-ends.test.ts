@@ -42,6 +42,14 @@ describe('fast path and oclif path', () => {
     }
   })
 
+  it('takes a negative number as a flag value, like oclif', async () => {
+    const [fast, slow] = await Promise.all([
+      runCli(['status', '--events', '-1', '--json', '--config', box.configPath]),
+      runCli(['status', '--events', '-1', '--json', '--config', box.configPath], {env: SLOW}),
+    ])
+    for (const r of [fast, slow]) expect(JSON.parse(r.stdout).error.message).toMatch(/≥ 0 for --events, got -1|--events: Expected an integer greater than or equal to 0 but received: -1/)
+  })
+
   it('usage errors exit 2 with the flag named', async () => {
     const bogus = await runCli(['status', '--bogus', '--config', box.configPath])
     expect(bogus.code).toBe(2)

@@ -28,9 +28,9 @@ const claimSchema = z.object({
 
 export type Claim = z.output<typeof claimSchema>
 
-/** The claim record's path for a task of a project. */
-export function claimPath(projectPath: string, taskId: string): string {
-  return join(queueDir(projectPath, 'dispatched'), `${taskId}.md${CLAIM_SUFFIX}`)
+/** The claim record's path for a task of a project (in dispatched/, or where the task moved on to). */
+export function claimPath(projectPath: string, taskId: string, state: 'dispatched' | 'done' | 'failed' = 'dispatched'): string {
+  return join(queueDir(projectPath, state), `${taskId}.md${CLAIM_SUFFIX}`)
 }
 
 /** Writes (or rewrites) a claim record atomically and durably. */
@@ -39,9 +39,9 @@ export async function writeClaim(projectPath: string, claim: Claim): Promise<voi
 }
 
 /** Reads a claim record; undefined when it is missing or unreadable. */
-export async function readClaim(projectPath: string, taskId: string): Promise<Claim | undefined> {
+export async function readClaim(projectPath: string, taskId: string, state: 'dispatched' | 'done' | 'failed' = 'dispatched'): Promise<Claim | undefined> {
   try {
-    const parsed = claimSchema.safeParse(JSON.parse(await readFile(claimPath(projectPath, taskId), 'utf8')))
+    const parsed = claimSchema.safeParse(JSON.parse(await readFile(claimPath(projectPath, taskId, state), 'utf8')))
     return parsed.success ? parsed.data : undefined
   } catch {
     return undefined

@@ -8,9 +8,10 @@
 //   5. `launched_at` set in the claim record.
 // A process killed anywhere leaves a claim without `launched_at`; the next pass (under the same
 // lock, so no live dispatcher can own it) verifies before redelivering: a SessionStart record for
-// the conversation, or a pane running something other than its shell, means it was launched;
-// otherwise the half-typed line is cleared and the task goes back to the inbox. No task is lost,
-// none is delivered twice.
+// the conversation, or a pane running something other than its shell, means it was launched; a
+// launch line still on the screen of a shell, for a fresh claim, means "not yet": decided on a
+// later pass; otherwise the half-typed line is cleared and the task goes back to the inbox. No
+// task is lost, none is delivered twice.
 import {randomUUID} from 'node:crypto'
 import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -29,7 +30,7 @@ import {withStateLock} from '../lock.js'
 import {isShell} from '../pane.js'
 import {poolSessionNames} from '../pool.js'
 import {discoverProjects, queueDir} from '../queue/layout.js'
-import {scanInbox} from '../queue/scan.js'
+import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js'
 import {readSignals} from '../signals.js'
 import {type Claim, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
@@ -58,6 +59,12 @@ export interface DispatchResult {
   dry_run: boolean
   warnings: string[]
 }
+
+/**
+ * How long a claim whose launch line is on its pane's screen, with nothing started yet, is given
+ * before it is judged never launched (a shell takes milliseconds to start a typed command).
+ */
+const LAUNCH_GRACE_MS = 10_000
 
 /** The prompt file of a task: its body, read by the shell at launch. */
 export function promptPath(config: Config, project: string, taskId: string): string {
@@ -88,18 +95,22 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   const live = new Map(survey.sessions.filter((s) => !s.paneDead).map((s) => [s.name, s]))
 
   if (!options.dryRun) {
-    result.recovered = await recoverUnlaunched(config, tx, projects, live, deps)
+    result.recovered = await recoverUnlaunched(config, tx, projects, live, deps, result)
     result.finished = await settleFinishedTasks(config, tx, projects, deps)
   }
 
-  // Judge every inbox (this also keeps the .blocked/.invalid markers in line).
+  // Judge every inbox. The marker changes (.blocked/.invalid) are made only once the pass is known
+  // to go ahead: a dry run, or a pass that stops for want of a tmux server, leaves the inbox
+  // exactly as it found it (reliability P15).
   const projectsByName = new Map(projects.map((p) => [p.name, {path: p.path}]))
   const known = new Set(projectsByName.keys())
   const cache = new Map<string, boolean>()
   const ready: Task[] = []
+  const markerUpdates: MarkerUpdate[] = []
   for (const project of projects) {
-    const scan = await scanInbox(project, known, projectsByName, {cache, now: now.getTime(), ...(options.settleMs === undefined ? {} : {settleMs: options.settleMs})})
+    const scan = await scanInbox(project, known, projectsByName, {cache, deferMarkers: true, now: now.getTime(), ...(options.settleMs === undefined ? {} : {settleMs: options.settleMs})})
     ready.push(...scan.ready)
+    markerUpdates.push(...scan.markerUpdates.map((update) => ({...update, name: `${project.name}: ${update.name}`})))
     result.blocked.push(...scan.blocked.map((b) => ({project: project.name, reason: b.reason, task: b.id})))
     result.invalid.push(...scan.invalid.map((i) => ({project: project.name, reason: i.reason, task: i.id})))
     result.settling.push(...scan.settling.map((s) => ({project: project.name, task: s.id})))
@@ -109,6 +120,9 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   ready.sort((a, b) => b.priority - a.priority || a.mtimeMs - b.mtimeMs || a.project.localeCompare(b.project) || a.id.localeCompare(b.id))
 
   const account = activeAccount(config, tx, now)
+  // A pass with work for tmux but no server stops here (exit 69), before any marker is written.
+  if (!('pausedUntil' in account) && ready.length > 0 && !survey.running) await deps.tmux.requireServer()
+  if (!options.dryRun) result.warnings.push(...(await applyMarkerUpdates(markerUpdates)))
   if ('pausedUntil' in account) {
     result.paused_until = account.pausedUntil
     if (ready.length > 0) deps.log.info(`dispatch paused: every account is exhausted until ${account.pausedUntil}; ${ready.length} ready task(s) wait`)
@@ -116,7 +130,6 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   }
 
   if (ready.length === 0) return result
-  if (!survey.running) await deps.tmux.requireServer()
 
   const free = freeSessions(config, tx, live)
   const projectPaths = new Map(projects.map((p) => [p.name, p.path]))
@@ -237,7 +250,14 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
  * Claims a killed dispatcher left behind: launched (evidence in the hook records or the pane) →
  * recorded as launched; not launched → the typed line is cleared and the task goes back to inbox.
  */
-async function recoverUnlaunched(config: Config, tx: Transaction, projects: Project[], live: Map<string, SessionInfo>, deps: DispatchDeps): Promise<DispatchResult['recovered']> {
+async function recoverUnlaunched(
+  config: Config,
+  tx: Transaction,
+  projects: Project[],
+  live: Map<string, SessionInfo>,
+  deps: DispatchDeps,
+  result: Pick<DispatchResult, 'warnings'>,
+): Promise<DispatchResult['recovered']> {
   const recovered: DispatchResult['recovered'] = []
   for (const item of await listDispatched(projects)) {
     if (item.claim?.launched_at) continue
@@ -249,6 +269,17 @@ async function recoverUnlaunched(config: Config, tx: Transaction, projects: Proj
       const started = signals.some((s) => s.event === 'SessionStart' && s.conversation_id === claim.conversation_id)
       const pane = live.get(claim.session)
       launched = started || (pane !== undefined && !isShell(pane.currentCommand))
+      // The pane still runs its shell, but the launch line (it names the conversation) is on the
+      // screen: it was typed, and perhaps submitted a moment ago with the shell still expanding
+      // it. Requeuing now could deliver the task twice, so a fresh claim is left for a later pass;
+      // SessionStart or claude in the pane will show by then, or the line never ran.
+      if (!launched && pane !== undefined && deps.now().getTime() - Date.parse(claim.claimed_at) < LAUNCH_GRACE_MS) {
+        const screen = await deps.tmux.capturePane(claim.session, 200).catch(() => '')
+        if (screen.includes(claim.conversation_id)) {
+          result.warnings.push(`${item.project}/${item.id}: its launch line is in ${claim.session} but nothing has started yet; checked again on the next pass`)
+          continue
+        }
+      }
     }
 
     if (claim && launched) {

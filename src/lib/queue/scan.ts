@@ -50,6 +50,19 @@ export interface ScanOptions {
   concurrency?: number
   /** Share one across the projects of a pass so each dependency is looked up once. */
   cache?: DependencyCache
+  /**
+   * Judge only: return the marker changes in `markerUpdates` instead of making them, for the
+   * caller to apply (applyMarkerUpdates) once it knows the pass will go ahead, or to drop (a dry
+   * run, or no tmux server: the inbox must be left exactly as it was).
+   */
+  deferMarkers?: boolean
+}
+
+/** One marker change a scan decided on: create, rewrite or remove a `.blocked`/`.invalid` beside a task. */
+export interface MarkerUpdate {
+  /** The file name it concerns, for warnings. */
+  name: string
+  apply: () => Promise<unknown>
 }
 
 export interface ScanResult {
@@ -61,6 +74,8 @@ export interface ScanResult {
   settling: {id: string; reason: string}[]
   /** Markers that could not be written or removed, and unexpected errors; the verdicts stand. */
   warnings: string[]
+  /** With `deferMarkers`: the marker changes not made yet (otherwise empty: they were made). */
+  markerUpdates: MarkerUpdate[]
 }
 
 type Verdict =
@@ -98,7 +113,7 @@ export async function scanInbox(
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS
   const cache = options.cache ?? new Map()
   const inbox = queueDir(project.path, 'inbox')
-  const result: ScanResult = {blocked: [], invalid: [], ready: [], settling: [], warnings: []}
+  const result: ScanResult = {blocked: [], invalid: [], markerUpdates: [], ready: [], settling: [], warnings: []}
   let entries: Dirent[]
   try {
     entries = await readdir(inbox, {withFileTypes: true})
@@ -120,7 +135,12 @@ export async function scanInbox(
   }
 
   const warn = (message: string) => result.warnings.push(message)
-  const context: Context = {cache, inbox, known, lookup, markers, now, project, settleMs, warn}
+  const mark = async (name: string, apply: () => Promise<unknown>) => {
+    if (options.deferMarkers) result.markerUpdates.push({apply, name})
+    else await quietly(warn, name, apply)
+  }
+
+  const context: Context = {cache, inbox, known, lookup, mark, markers, now, project, settleMs, warn}
   const verdicts = await mapLimited(tasks, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
     try {
       return await judge(context, entry)
@@ -162,7 +182,7 @@ export async function scanInbox(
   const taskNames = new Set(tasks.map((t) => t.name))
   for (const marker of markers) {
     const taskName = marker.slice(0, marker.lastIndexOf('.'))
-    if (!taskNames.has(taskName)) await quietly(warn, marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
+    if (!taskNames.has(taskName)) await mark(marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
   }
 
   result.ready.sort(compareTasks)
@@ -179,6 +199,8 @@ interface Context {
   known: ReadonlySet<string>
   lookup: ReadonlyMap<string, {path: string}>
   markers: ReadonlySet<string>
+  /** Makes (or, deferred, records) one marker change. */
+  mark: (name: string, apply: () => Promise<unknown>) => Promise<void>
   now: number
   project: TaskProject
   settleMs: number
@@ -186,7 +208,7 @@ interface Context {
 }
 
 async function judge(context: Context, entry: Dirent): Promise<Verdict> {
-  const {inbox, markers, project, warn} = context
+  const {inbox, mark, markers, project} = context
   const name = entry.name
   const taskPath = join(inbox, name)
   const id = name.slice(0, -'.md'.length)
@@ -201,7 +223,7 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
     const stat = lstatOrUndefined(taskPath)
     if (!stat) return {kind: 'gone'}
     if (marker?.fingerprint && sameFingerprint(marker.fingerprint, fingerprintOf(stat))) {
-      if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
       return {id, kind: 'invalid', reason: marker.reason}
     }
 
@@ -211,8 +233,8 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
   const invalid = async (reason: string, stat?: Stats): Promise<Verdict> => {
     const current = stat ?? lstatOrUndefined(taskPath)
     const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
-    await quietly(warn, name, () => writeInvalidMarker(taskPath, reason, fingerprint))
-    if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+    await mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
+    if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
     return {id, kind: 'invalid', reason}
   }
 
@@ -224,22 +246,22 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
   if (read.kind === 'gone') return read
   if (read.kind === 'refused') return invalid(read.reason, read.stat)
   if (read.kind === 'unsettled') {
-    if (staleInvalid) await quietly(warn, name, () => clearInvalidMarker(taskPath))
+    if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
     return {id, kind: 'settling', reason: `written ${Math.max(0, Math.round((context.now - read.stat.mtimeMs) / 100) / 10)}s ago; read once unchanged for ${context.settleMs / 1000}s`}
   }
 
   const {stat} = read
   const parsed = await finishTask(parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}, project), project.path)
   if (!parsed.ok) return invalid(parsed.reason, stat)
-  if (staleInvalid) await quietly(warn, name, () => clearInvalidMarker(taskPath))
+  if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
 
   const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, knownProjects: context.known})
   if (!gate.ready) {
-    if (!hasBlocked) await quietly(warn, name, () => ensureBlockedMarker(taskPath, gate.reason))
+    if (!hasBlocked) await mark(name, () => ensureBlockedMarker(taskPath, gate.reason))
     return {id, kind: 'blocked', reason: gate.reason, unresolved: gate.unresolved}
   }
 
-  if (hasBlocked) await quietly(warn, name, () => clearBlockedMarker(taskPath))
+  if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
   return {kind: 'ready', task: parsed.task}
 }
 
@@ -249,6 +271,13 @@ function lstatOrUndefined(path: string): Stats | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Applies marker changes a deferred scan decided on; returns a warning per change that failed. */
+export async function applyMarkerUpdates(updates: readonly MarkerUpdate[]): Promise<string[]> {
+  const warnings: string[] = []
+  for (const update of updates) await quietly((message) => warnings.push(message), update.name, update.apply)
+  return warnings
 }
 
 /** Runs a marker update; a failure (read-only folder, disk full) becomes a warning, not a stop. */

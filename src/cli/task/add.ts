@@ -1,0 +1,35 @@
+import {defineCommand, flag} from '../../lib/command.js'
+import {fail} from '../../lib/errors.js'
+import {addTask} from '../../lib/queue/add.js'
+
+export default defineCommand({
+  aliases: ['task-add'],
+  args: [{description: 'file holding the prompt (Markdown); stdin when absent or "-"', name: 'file'}],
+  description:
+    "Writes one task into a project's inbox atomically (a temp file, fsync, then link into inbox/<id>.md: a dispatch pass never sees half a task, and an existing task is never replaced). The prompt comes from FILE or stdin, UTF-8 text of at most 1 MiB. The file is checked by the same rules a dispatch pass applies, so a task added this way is never .invalid. Takes no lock. Prints the task's path.",
+  examples: [
+    'echo "Fix the failing test in src/app.ts" | <%= config.bin %> task add --project web',
+    '<%= config.bin %> task add --project web --id deploy --depends-on build-base --depends-on infra:migrate --priority 10 deploy.md',
+    '<%= config.bin %> task add --project api --timeout 90m --cwd services/api --retries 1 --json < task.md',
+  ],
+  flags: {
+    cwd: flag.string({description: 'working folder, relative to the project root (must stay inside it)', helpValue: 'DIR'}),
+    'depends-on': flag.strings({description: 'a task that must be done first: task_id (same project) or project:task_id; repeatable', helpValue: 'TASK'}),
+    id: flag.string({description: 'task id (letters, digits, ., _ and -); default: t-<date>-<time>-<random>', helpValue: 'ID'}),
+    priority: flag.integer({default: 0, description: 'higher is dispatched first', helpValue: 'N'}),
+    project: flag.string({description: 'the project whose inbox gets the task (required)', helpValue: 'NAME'}),
+    retries: flag.integer({default: 0, description: 'times the task is put back in the inbox when its session dies', helpValue: 'N', min: 0}),
+    timeout: flag.string({description: 'time limit, overriding dispatcher.task_timeout, e.g. 90m', helpValue: 'DURATION'}),
+  },
+  id: 'task:add',
+  async run(ctx) {
+    const {cwd, id, priority, project, retries, timeout} = ctx.flags
+    if (!project) throw fail('usage', 'missing --project: which inbox gets the task; e.g. claude-failover task add --project web task.md')
+    const {file} = ctx.args
+    if ((file === undefined || file === '-') && process.stdin.isTTY) ctx.log.info('reading the prompt from the terminal; end it with Ctrl-D')
+    const prompt = {stdin: process.stdin, ...(file === undefined ? {} : {file})}
+    return addTask(ctx.config(), {cwd, dependsOn: ctx.flags['depends-on'], id, priority, project, prompt, retries, timeout}, {now: () => new Date()})
+  },
+  render: (result) => result.path,
+  summary: "Add a task to a project's inbox (prompt from a file or stdin).",
+})

@@ -1,0 +1,31 @@
+import {defineCommand, flag} from '../../lib/command.js'
+import {fail} from '../../lib/errors.js'
+import {LIST_STATES, listTasks} from '../../lib/queue/list.js'
+
+export default defineCommand({
+  aliases: ['task-list'],
+  description:
+    "Lists a project's tasks by state: inbox (waiting), blocked and invalid (with the reason from the marker the last dispatch pass wrote), dispatched (with the claim: session, account, time), done, failed and archive. Read-only: takes no lock and writes nothing.",
+  examples: ['<%= config.bin %> task list --project web', '<%= config.bin %> task list --project web --state blocked', "<%= config.bin %> task list --project web --json | jq '.tasks[] | select(.state == \"invalid\")'"],
+  flags: {
+    project: flag.string({description: 'the project to list (required)', helpValue: 'NAME'}),
+    state: flag.string({description: 'only tasks in this state', options: LIST_STATES}),
+  },
+  id: 'task:list',
+  run(ctx) {
+    const {project, state} = ctx.flags
+    if (!project) throw fail('usage', 'missing --project: whose tasks to list; e.g. claude-failover task list --project web')
+
+    return listTasks(ctx.config(), {project, ...(state ? {state: state as (typeof LIST_STATES)[number]} : {})})
+  },
+  async render(result) {
+    const {colour, table} = await import('../../lib/render.js')
+    if (result.tasks.length === 0) return colour.dim(`no tasks in ${result.project}`)
+    const paint: Record<string, (text: string) => string> = {blocked: colour.warn, dispatched: colour.good, failed: colour.bad, invalid: colour.bad}
+    return table(
+      ['task', 'state', 'session / reason'],
+      result.tasks.map((t) => [t.task, (paint[t.state] ?? ((s: string) => s))(t.state), t.reason ?? (t.session ? `${t.session} (${t.account}) since ${t.claimed_at}` : '')]),
+    )
+  },
+  summary: "List a project's tasks by state, with the reasons.",
+})

@@ -1,0 +1,259 @@
+// `task add` (SPEC §3): put one task into a project's inbox atomically, Maildir-style, so that no
+// reader (a dispatch pass running right now) ever sees a partial file and an existing task is
+// never overwritten. Takes no lock: creating a new name with link() needs none.
+//
+// Delivery, and the window each step closes:
+//   1. the whole file is written to a dot-temp file in the inbox (skipped by every scan), its
+//      mtime set back 1 ms, fsynced and closed: a crash leaves at worst a temp file the janitor
+//      removes;
+//   2. link(temp, inbox/<id>.md): the task appears whole, at once; EEXIST means the id is taken
+//      (link never replaces, unlike rename);
+//   3. the temp name is unlinked and the inbox fsynced: the delivery is durable before we say so.
+import {randomBytes} from 'node:crypto'
+import {constants, lstatSync, statSync} from 'node:fs'
+import {link, mkdir, open, unlink} from 'node:fs/promises'
+import {dirname, join, relative} from 'node:path'
+import {stringify} from 'yaml'
+
+import type {Config, Project} from '../config.js'
+
+import {parseDuration} from '../duration.js'
+import {fail, fsFailure} from '../errors.js'
+import {fsyncDir, tempPathFor} from '../fs-atomic.js'
+import {discoverProjects, isTaskId, queueDir, QUEUE_STATES} from './layout.js'
+import {finishTask, MAX_TASK_BYTES, parseDependency, parseTaskBytes, quoteInput} from './task-file.js'
+
+const PROMPT_EXAMPLE = 'echo "Fix the failing test in src/app.ts" | claude-failover task add --project web'
+/** Fresh ids tried when a generated one is already taken (two adds in the same second). */
+const ID_ATTEMPTS = 5
+
+export interface AddTaskOptions {
+  project: string
+  /** A chosen id; a readable unique one (`t-20261121-073015-3f2a`) when absent. */
+  id?: string
+  priority?: number
+  dependsOn?: string[]
+  /** A duration, e.g. `90m`. */
+  timeout?: string
+  /** Relative to the project root. */
+  cwd?: string
+  retries?: number
+  /** The prompt's bytes exactly as given, or where to read them: a file, else (none or `-`) the stream. */
+  prompt: Uint8Array | {file?: string; stdin: NodeJS.ReadableStream}
+}
+
+export interface AddTaskDeps {
+  now: () => Date
+  /** Random hex for generated ids (tests make it predictable). */
+  randomHex?: () => string
+}
+
+export interface AddTaskResult {
+  project: string
+  task: string
+  path: string
+}
+
+/** Reads a prompt from a file (`-` or none: the stream) as bytes, refusing more than 1 MiB without reading it all. */
+export async function readPrompt(file: string | undefined, stdin: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  let size = 0
+  const take = (chunk: Buffer): boolean => {
+    size += chunk.length
+    if (size > MAX_TASK_BYTES) return false
+    chunks.push(chunk)
+    return true
+  }
+
+  if (file === undefined || file === '-') {
+    for await (const chunk of stdin) {
+      if (!take(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)))) break
+    }
+  } else {
+    let handle
+    try {
+      handle = await open(file, constants.O_RDONLY)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      throw fail(code === 'ENOENT' ? 'usage' : 'invalidData', `cannot read the prompt file ${quoteInput(file, 80)} (${code ?? 'error'}); e.g. claude-failover task add --project web task.md`)
+    }
+
+    try {
+      const buffer = Buffer.alloc(64 * 1024)
+      for (;;) {
+        const {bytesRead} = await handle.read(buffer, 0, buffer.length, null)
+        if (bytesRead === 0 || !take(Buffer.from(buffer.subarray(0, bytesRead)))) break
+      }
+    } catch (error) {
+      throw fail('invalidData', `cannot read the prompt file ${quoteInput(file, 80)} (${(error as NodeJS.ErrnoException).code ?? 'error'}); e.g. claude-failover task add --project web task.md`)
+    } finally {
+      await handle.close()
+    }
+  }
+
+  if (size > MAX_TASK_BYTES) {
+    throw fail('invalidData', `the prompt is over the 1 MiB limit for a task; put large context in a file of the project and name it in the prompt, e.g. echo "Read docs/spec.md, then ..." | claude-failover task add --project web`)
+  }
+
+  return Buffer.concat(chunks)
+}
+
+/** A readable id, unique enough to never collide in practice: `t-YYYYMMDD-HHMMSS-xxxx` (UTC). */
+export function generateTaskId(now: Date, hex: string): string {
+  const iso = now.toISOString()
+  return `t-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${hex}`
+}
+
+/** The file text for a task: frontmatter with only the keys given (YAML via `yaml`), then the prompt unchanged. */
+export function taskFileText(fields: Record<string, unknown>, prompt: string): string {
+  if (Object.keys(fields).length > 0) return `---\n${stringify(fields)}---\n${prompt}`
+  // A prompt whose first line starts with `---` would be read as frontmatter (or a refused
+  // language tag such as `---js`): an empty frontmatter block keeps it body text.
+  return prompt.startsWith('---') ? `---\n---\n${prompt}` : prompt
+}
+
+/** Checks the options, and returns the frontmatter fields holding only those given (defaults left out). */
+function frontmatterFields(options: AddTaskOptions, project: Project, known: ReadonlySet<string>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {}
+  if (options.priority !== undefined && options.priority !== 0) fields.priority = options.priority
+  const dependsOn = (options.dependsOn ?? []).flatMap((entry) => entry.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '')
+  for (const entry of dependsOn) {
+    const parsed = parseDependency(entry, project.name, known)
+    if (!parsed.ok) throw fail('usage', `--depends-on: ${parsed.reason}`)
+  }
+
+  if (dependsOn.length > 0) fields.depends_on = [...new Set(dependsOn)]
+  if (options.timeout !== undefined) {
+    const ms = parseDuration(options.timeout)
+    if (ms === undefined || ms <= 0) throw fail('usage', `--timeout ${quoteInput(options.timeout)} is not a duration; e.g. --timeout 90m (units: ms, s, m, h, d)`)
+    fields.timeout = options.timeout.trim()
+  }
+
+  if (options.cwd !== undefined) fields.cwd = options.cwd
+  if (options.retries !== undefined && options.retries !== 0) {
+    if (!Number.isInteger(options.retries) || options.retries < 0) throw fail('usage', `--retries must be an integer ≥ 0 (got ${options.retries}); e.g. --retries 1`)
+    fields.retries = options.retries
+  }
+
+  return fields
+}
+
+/** The prompt as text: UTF-8, no NUL byte, not blank. */
+function promptText(bytes: Uint8Array): string {
+  let prompt: string
+  try {
+    prompt = new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+  } catch {
+    throw fail('invalidData', `the prompt is not valid UTF-8 text (a binary file?); give the task as UTF-8 text, e.g. ${PROMPT_EXAMPLE}`)
+  }
+
+  if (prompt.includes('\0')) throw fail('invalidData', `the prompt contains a NUL byte (a binary file?); give the task as UTF-8 text, e.g. ${PROMPT_EXAMPLE}`)
+  if (prompt.trim() === '') throw fail('invalidData', `the prompt is empty; give the task in a file or on stdin, e.g. ${PROMPT_EXAMPLE}`)
+  return prompt
+}
+
+/** True when `<id>.md` exists in any state folder of the project (inbox, dispatched, done, failed, archive). */
+function idTaken(projectPath: string, id: string): string | undefined {
+  for (const state of QUEUE_STATES) {
+    try {
+      if (lstatSync(join(queueDir(projectPath, state), `${id}.md`), {throwIfNoEntry: false})) return state
+    } catch {
+      // ENOTDIR, EACCES: not there as far as we can tell; link() still refuses a clash in inbox/.
+    }
+  }
+
+  return undefined
+}
+
+/** Writes a new task into a project's inbox, validated by the reader's own rules, delivered atomically. */
+export async function addTask(config: Config, options: AddTaskOptions, deps: AddTaskDeps): Promise<AddTaskResult> {
+  const {projects} = await discoverProjects(config)
+  const project = projects.find((p) => p.name === options.project)
+  if (!project) {
+    const names = projects.map((p) => p.name).sort()
+    const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ...` : names.join(', ')
+    throw fail('usage', `unknown project ${quoteInput(options.project)} (known: ${shown || 'none; add one under "projects:" or "projects_dir:" in the config'}); e.g. claude-failover task add --project ${names[0] ?? 'web'} task.md`)
+  }
+
+  if (options.id !== undefined && (!isTaskId(options.id) || options.id.startsWith('.'))) {
+    throw fail('usage', `--id ${quoteInput(options.id)} is not a valid task id (letters, digits, ., _ and -, not starting with "."); e.g. --id build-base`)
+  }
+
+  const fields = frontmatterFields(options, project, new Set(projects.map((p) => p.name)))
+  // A configured project whose folder is missing is a typo in the config far more often than a
+  // wish to create it: the queue folders are made inside an existing project folder only.
+  if (!statSync(project.path, {throwIfNoEntry: false})?.isDirectory()) {
+    throw fail('config', `project ${quoteInput(project.name)} has no folder at ${project.path}; create it or fix its path in ${config.file}, e.g. projects: [{name: ${project.name}, path: ~/src/${project.name}}]`)
+  }
+
+  // Read only once everything else checks out: a typo in a flag fails before a terminal waits for input.
+  const prompt = promptText(options.prompt instanceof Uint8Array ? options.prompt : await readPrompt(options.prompt.file, options.prompt.stdin))
+  const text = taskFileText(fields, prompt)
+  const inbox = queueDir(project.path, 'inbox')
+  await mkdir(inbox, {recursive: true}).catch((error: unknown) => {
+    throw fsFailure('create the inbox', inbox, error)
+  })
+  const randomHex = deps.randomHex ?? (() => randomBytes(2).toString('hex'))
+  for (let attempt = 1; ; attempt++) {
+    const id = options.id ?? generateTaskId(deps.now(), randomHex())
+    const taken = idTaken(project.path, id)
+    if (taken) {
+      if (options.id === undefined && attempt < ID_ATTEMPTS) continue
+      throw fail('cantCreate', `task ${quoteInput(id)} already exists in ${options.project}/${taken}/; choose another id, e.g. --id ${id}-2`)
+    }
+
+    const path = join(inbox, `${id}.md`)
+    await validate(text, prompt, path, project)
+    if (await deliver(path, text)) return {path, project: project.name, task: id}
+    if (options.id !== undefined || attempt >= ID_ATTEMPTS) {
+      throw fail('cantCreate', `task ${quoteInput(id)} already exists in ${options.project}/inbox/ (added meanwhile); choose another id, e.g. --id ${id}-2`)
+    }
+  }
+}
+
+/** Runs the file through the reader: `task add` can never create a task that a pass would mark .invalid. */
+async function validate(text: string, prompt: string, path: string, project: Project): Promise<void> {
+  const bytes = Buffer.from(text, 'utf8')
+  const parsed = await finishTask(parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
+  if (!parsed.ok) throw fail(/^cwd/.test(parsed.reason) ? 'usage' : 'invalidData', `the task would be refused: ${parsed.reason}`)
+  if (parsed.task.body !== prompt) throw fail('bug', `the task file for ${relative(project.path, path)} does not read back as the prompt given`)
+}
+
+/** Steps 1-3 above; false when `path` already exists. */
+async function deliver(path: string, text: string): Promise<boolean> {
+  const temp = tempPathFor(path)
+  let created = false
+  try {
+    const handle = await open(temp, 'wx', 0o644)
+    created = true
+    try {
+      await handle.writeFile(text)
+      // A scan reads a file at once only when ctime > mtime (delivered by link/rename); otherwise
+      // it waits 2 s for writes to stop. Kernel timestamps are coarse (one tick, ~4 ms): a link in
+      // the same tick as the write leaves ctime == mtime (write+fsync+link back to back with sync
+      // calls: 9 in 10 on ext4 here). Setting the mtime 1 ms back also sets ctime to now, so the
+      // delivered file always reads as complete, whatever the timing.
+      const {atime, mtimeMs} = await handle.stat()
+      await handle.utimes(atime, new Date(mtimeMs - 1))
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+
+    try {
+      await link(temp, path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+      throw error
+    }
+
+    await unlink(temp)
+    created = false
+    await fsyncDir(dirname(path))
+    return true
+  } catch (error) {
+    throw fsFailure('add the task', path, error)
+  } finally {
+    if (created) await unlink(temp).catch(() => {})
+  }
+}
