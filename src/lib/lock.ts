@@ -22,7 +22,7 @@ import {FENCE_DIR, freshState, highestFence, quarantineState, readStateFile, typ
 export const LOCK_DIR = 'lock'
 export const LOCK_OWNER_FILE = 'lock.owner'
 /** Fence markers older than this many generations are pruned at commit. */
-const FENCE_KEEP = 256
+export const FENCE_KEEP = 256
 
 export interface LockOptions {
   /** Wait for the lock (an operator at a shell) instead of failing at once with exit 75 (a timer). */

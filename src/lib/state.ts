@@ -30,6 +30,10 @@ const sessionStateSchema = z.object({
   account: z.string().nullable().default(null),
   conversation_id: z.string().nullable().default(null),
   since: iso,
+  /** reconcile's stall watch: a hash of the pane's text and when progress was last seen (optional, a cache). */
+  watch: z
+    .object({conversation_id: z.string(), pane_hash: z.string(), progress_at: iso, stalled_at: iso.nullable().default(null)})
+    .optional(),
 })
 
 export const stateSchema = z.object({

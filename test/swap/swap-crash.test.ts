@@ -51,7 +51,7 @@ async function assertConsistent(p: Pool, ids: (string | null | undefined)[]): Pr
 }
 
 describe('swap crash safety', () => {
-  it.each(['swap:after-plan', 'swap:after-kill', 'swap:after-flip', 'swap:after-relaunch', 'swap:before-close'])(
+  it.each(['swap:after-plan', 'swap:after-kill', 'swap:after-flip', 'swap:after-type', 'swap:after-relaunch', 'swap:before-close'])(
     'killed at %s: the roll-forward ends with the pool on the target and every conversation resumed once',
     async (point) => {
       pool = await workingPool()

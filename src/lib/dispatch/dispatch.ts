@@ -268,7 +268,10 @@ async function recoverUnlaunched(
       const signals = await readSignals(config.stateDir, claim.session, 200)
       const started = signals.some((s) => s.event === 'SessionStart' && s.conversation_id === claim.conversation_id)
       const pane = live.get(claim.session)
-      launched = started || (pane !== undefined && !isShell(pane.currentCommand))
+      // A pane running something other than its shell counts only if it shows this claim's launch
+      // line: after a crash between the commit and the recycling of a pane that still ran the
+      // previous task's finished Claude, that Claude is not this task's.
+      launched = started || (pane !== undefined && !isShell(pane.currentCommand) && (await deps.tmux.capturePane(claim.session, 200).catch(() => '')).includes(claim.conversation_id))
       // The pane still runs its shell, but the launch line (it names the conversation) is on the
       // screen: it was typed, and perhaps submitted a moment ago with the shell still expanding
       // it. Requeuing now could deliver the task twice, so a fresh claim is left for a later pass;

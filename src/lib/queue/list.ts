@@ -87,6 +87,11 @@ export async function listTasks(config: Config, options: {project: string; state
       // finish.ts moves the claim record along with the task, so done/ keeps who did it.
       const claim = state === 'archive' ? undefined : await readClaim(project.path, task, state)
       if (claim) Object.assign(listed, {account: claim.account, claimed_at: claim.claimed_at, conversation_id: claim.conversation_id, launched_at: claim.launched_at, session: claim.session})
+      if (state === 'failed') {
+        const reason = (await readMarkerReason(join(dir, `${name}.reason`)))?.split('\n')[0]
+        if (reason) listed.reason = reason
+      }
+
       tasks.push(listed)
     }
   }

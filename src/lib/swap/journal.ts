@@ -175,7 +175,11 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
 async function relaunch(config: Config, session: JournalSession, target: {name: string; home: string}, journal: Journal, existing: SessionInfo | undefined, deps: SwapRollDeps): Promise<string> {
   if (existing && !isShell(existing.currentCommand)) return `${session.name} already relaunched`
   if (existing && session.conversation_id && (await deps.tmux.capturePane(session.name, 200).catch(() => '')).includes(session.conversation_id)) {
-    return `${session.name} already relaunched`
+    // An earlier run typed the resume line. Either it was submitted (Claude is starting) or the run
+    // was killed between the text and its Enter. Wait for the start; if none comes, the line was
+    // never submitted: clear it and type it again.
+    if (await startedWithin(config, session, journal, deps, 5000)) return `${session.name} already relaunched`
+    await deps.tmux.sendKey(session.name, 'C-u')
   }
 
   if (!existing) await deps.tmux.newSession(session.name, {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}, serverChecked: true})
@@ -188,8 +192,22 @@ async function relaunch(config: Config, session: JournalSession, target: {name: 
     session: session.name,
     task: session.task ? splitTask(session.task) : null,
   })
-  await deps.tmux.sendLine(session.name, line, {fresh: !existing})
+  await deps.tmux.sendLiteral(session.name, line, {fresh: !existing})
+  crashpoint('swap:after-type')
+  await deps.tmux.sendKey(session.name, 'Enter')
   return `resumed ${session.conversation_id} in ${session.name} on ${journal.to}`
+}
+
+async function startedWithin(config: Config, session: JournalSession, journal: Journal, deps: SwapRollDeps, ms: number): Promise<boolean> {
+  const deadline = deps.now().getTime() + ms
+  for (;;) {
+    const pane = (await deps.tmux.survey()).sessions.find((s) => s.name === session.name)
+    if (pane && !isShell(pane.currentCommand)) return true
+    const signals = await readSignals(config.stateDir, session.name, 20)
+    if (signals.some((s) => s.event === 'SessionStart' && s.conversation_id === session.conversation_id && s.ts >= journal.started_at)) return true
+    if (deps.now().getTime() > deadline) return false
+    await sleep(100)
+  }
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, in order of start. */

@@ -9,6 +9,7 @@ import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
+import {latestCheckpoint} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
 import {listDispatched} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
@@ -190,7 +191,10 @@ async function planSessions(config: Config, tx: Transaction, target: Account, de
     let conversation: string | null = null
     if (kind === 'pool' && working) conversation = record?.conversation_id ?? claim?.conversation_id ?? lastStart?.conversation_id ?? null
     if (kind === 'dedicated') conversation = lastStart?.conversation_id ?? record?.conversation_id ?? null
-    const cwd = pickCwd(lastStart?.conversation_id === conversation ? lastStart?.cwd : null, claim?.cwd, dedicated.get(name)?.cwd, live.get(name))
+    // No id from the state, the claim or the hook records: the latest checkpoint may have one.
+    const checkpoint = !conversation && (working || kind === 'dedicated') ? await latestCheckpoint(config, name) : undefined
+    if (checkpoint?.conversation_id) conversation = checkpoint.conversation_id
+    const cwd = pickCwd(lastStart?.conversation_id === conversation ? lastStart?.cwd : null, claim?.cwd, checkpoint?.cwd, dedicated.get(name)?.cwd, live.get(name))
     let skip: string | null = null
     if (!conversation) skip = kind === 'pool' && !working ? 'idle: nothing to resume' : 'no conversation id recorded'
     else if (!isConversationId(conversation)) skip = `invalid conversation id ${JSON.stringify(conversation)}`
