@@ -6,6 +6,8 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileS
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
+import {readRecentEvents} from '../../src/lib/events.js'
+
 import {type Claim, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {janitor} from '../../src/lib/janitor/janitor.js'
 import {tmux} from '../helpers/env.js'
@@ -62,6 +64,8 @@ describe('janitor', () => {
     expect(result.actions.filter((a) => a.action === 'archive-task')).toEqual([{action: 'archive-task', finished_at: expect.any(String), project: 'web', task: 'base'}])
     expect(readdirSync(join(box.project, '.agent-queue', 'done'))).toEqual([])
     expect(readdirSync(join(box.project, '.agent-queue', 'archive')).sort()).toEqual(['base.md', 'base.md.claim'])
+    // And the run left its line in the audit trail
+    expect((await readRecentEvents(box.config.stateDir, 5)).find((e) => e.event === 'janitor')).toMatchObject({actions: {'archive-task': 1}})
 
     // Then the dependent is still ready (the gate looks in archive/ too)
     const dispatch = json<{dispatched: {task: string}[]; blocked: unknown[]}>(await box.cli(['dispatch', '--dry-run', '--json']))

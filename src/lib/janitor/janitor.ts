@@ -79,6 +79,13 @@ export async function janitor(config: Config, options: JanitorOptions, deps: Jan
       }
     }
 
+    if (result.actions.length > 0) {
+      // The audit trail: one line per run with what it did (the per-task moves log their own).
+      const counts: Record<string, number> = {}
+      for (const a of result.actions) counts[a.action] = (counts[a.action] ?? 0) + 1
+      await appendEvent(config.stateDir, 'janitor', {actions: counts, errors: result.errors.length}, deps.now())
+    }
+
     if (offered.length > 0) {
       const delivery = await deliverNotifications(config, tx.state.notified, offered, {log: deps.log, now: deps.now, ...deps.notify})
       tx.state.notified = delivery.notified
