@@ -6,9 +6,8 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileS
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {readRecentEvents} from '../../src/lib/events.js'
-
 import {type Claim, writeClaim} from '../../src/lib/dispatch/claims.js'
+import {readRecentEvents} from '../../src/lib/events.js'
 import {janitor} from '../../src/lib/janitor/janitor.js'
 import {tmux} from '../helpers/env.js'
 import {json, lifecycleBox, type LifecycleBox, serviceDeps, treeOf} from './helpers.js'
