@@ -10,6 +10,7 @@ import * as z from 'zod'
 import {parseDuration} from './duration.js'
 import {fail} from './errors.js'
 import {resolvePath} from './paths.js'
+import {editDistance} from './text.js'
 
 /** Names that are safe as tmux session names and file names: no `.` or `:` (tmux target syntax). */
 export const SESSION_NAME = /^[A-Za-z0-9_-]+$/
@@ -458,21 +459,6 @@ function closest(key: string, candidates: string[]): string | undefined {
   }
 
   return best
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = current
-    }
-  }
-
-  return row[b.length] as number
 }
 
 function resolveConfig(raw: RawConfig, file: string, home: string): Config {

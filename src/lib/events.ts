@@ -1,9 +1,10 @@
 // events.jsonl: the audit trail. One JSON object per line, appended with O_APPEND so that lines
 // from concurrent commands never interleave (each line is kept under PIPE_BUF, 4096 bytes).
-import {open, readFile, stat} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ensurePrivateDir} from './fs-atomic.js'
+import {parseJsonLines, readTail} from './tail.js'
 
 export const EVENTS_FILE = 'events.jsonl'
 const MAX_LINE = 4000
@@ -43,38 +44,8 @@ export async function appendEvent(stateDir: string, event: string, fields: Recor
 
 /** The last `count` events, newest last; unreadable lines are skipped. Reads only the file's tail. */
 export async function readRecentEvents(stateDir: string, count: number): Promise<EventRecord[]> {
-  const path = eventsPath(stateDir)
-  let text: string
-  try {
-    const {size} = await stat(path)
-    const tail = 64 * 1024
-    if (size <= tail) {
-      text = await readFile(path, 'utf8')
-    } else {
-      const handle = await open(path, 'r')
-      try {
-        const buffer = Buffer.alloc(tail)
-        await handle.read(buffer, 0, tail, size - tail)
-        text = buffer.toString('utf8')
-        text = text.slice(text.indexOf('\n') + 1)
-      } finally {
-        await handle.close()
-      }
-    }
-  } catch {
-    return []
-  }
-
-  const events: EventRecord[] = []
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue
-    try {
-      const value = JSON.parse(line) as unknown
-      if (value && typeof value === 'object' && typeof (value as EventRecord).event === 'string') events.push(value as EventRecord)
-    } catch {
-      // A torn or hand-edited line: skip it, keep the rest.
-    }
-  }
-
-  return events.slice(-count)
+  const tail = await readTail(eventsPath(stateDir), 64 * 1024)
+  if (!tail) return []
+  const isEvent = (value: unknown): value is EventRecord => typeof value === 'object' && value !== null && typeof (value as EventRecord).event === 'string'
+  return parseJsonLines(tail.text, isEvent).slice(-count)
 }

@@ -116,6 +116,16 @@ export async function renameNoReplace(from: string, to: string, fs: FsLike = rea
   return true
 }
 
+/** True when something (a file, a folder, a link, even a dangling one) exists at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await nodeFs.lstat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Creates `dir` (and parents) and makes it 0700: state is the operator's alone. */
 export async function ensurePrivateDir(dir: string, fs: FsLike = realFs): Promise<void> {
   try {

@@ -1,8 +1,10 @@
 // Hook records: what Claude Code told us through its hooks (SPEC §6), one JSON line per event in
 // `state_dir/signals/<session>.jsonl`, appended with O_APPEND (one write per line, so concurrent
 // hooks never interleave). Only node built-ins here: the hook handler must start in milliseconds.
-import {mkdir, open, readFile, stat} from 'node:fs/promises'
+import {mkdir, open} from 'node:fs/promises'
 import {join} from 'node:path'
+
+import {parseJsonLines, readTail} from './tail.js'
 
 export const SIGNALS_DIR = 'signals'
 const SESSION_NAME = /^[A-Za-z0-9_-]+$/
@@ -91,38 +93,9 @@ export async function appendSignal(stateDir: string, record: SignalRecord): Prom
 
 /** The last `count` records of a session (newest last), reading only the file's tail. */
 export async function readSignals(stateDir: string, session: string, count = 50): Promise<SignalRecord[]> {
-  const path = signalsPath(stateDir, session)
-  let content: string
-  try {
-    const {size} = await stat(path)
-    const tail = 256 * 1024
-    if (size <= tail) {
-      content = await readFile(path, 'utf8')
-    } else {
-      const handle = await open(path, 'r')
-      try {
-        const buffer = Buffer.alloc(tail)
-        await handle.read(buffer, 0, tail, size - tail)
-        content = buffer.toString('utf8')
-        content = content.slice(content.indexOf('\n') + 1)
-      } finally {
-        await handle.close()
-      }
-    }
-  } catch {
-    return []
-  }
-
-  const records: SignalRecord[] = []
-  for (const line of content.split('\n')) {
-    if (!line) continue
-    try {
-      const value = JSON.parse(line) as SignalRecord
-      if (value && typeof value.event === 'string' && typeof value.ts === 'string') records.push(value)
-    } catch {
-      // A torn line (disk full mid-write): skip it.
-    }
-  }
-
-  return records.slice(-count)
+  const tail = await readTail(signalsPath(stateDir, session), 256 * 1024)
+  if (!tail) return []
+  const isRecord = (value: unknown): value is SignalRecord =>
+    typeof value === 'object' && value !== null && typeof (value as SignalRecord).event === 'string' && typeof (value as SignalRecord).ts === 'string'
+  return parseJsonLines(tail.text, isRecord).slice(-count)
 }

@@ -8,7 +8,7 @@ import {dirname, join, resolve} from 'node:path'
 import type {Config} from './config.js'
 
 import {fsFailure} from './errors.js'
-import {fsyncDir, tempPathFor} from './fs-atomic.js'
+import {fsyncDir, pathExists, tempPathFor} from './fs-atomic.js'
 import {withStateLock} from './lock.js'
 
 export type LinkProblemKind = 'home-missing' | 'missing' | 'not-a-link' | 'dangling' | 'diverges'
@@ -136,7 +136,7 @@ async function createLink(target: string, path: string): Promise<void> {
     const temp = tempPathFor(path)
     await symlink(target, temp)
     try {
-      if (await exists(path)) return
+      if (await pathExists(path)) return
       await rename(temp, path)
     } finally {
       await unlink(temp).catch(() => {})
@@ -148,14 +148,6 @@ async function createLink(target: string, path: string): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Re-points `link` at `target` atomically: a temporary link renamed over the old one. */
 export async function repointLink(link: string, target: string): Promise<void> {

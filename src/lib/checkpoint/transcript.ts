@@ -1,8 +1,10 @@
 // Reading Claude Code transcripts (reference claude-code.md §3.2, §4) without reading them whole:
 // a transcript grows to many megabytes, and checkpoint runs every few minutes for every session, so
 // only the last TAIL_BYTES are ever read, and the last tool call is looked for there.
-import {open, readdir, stat} from 'node:fs/promises'
+import {readdir, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
+
+import {readTail as readFileTail} from '../tail.js'
 
 /** How much of a transcript's end is read. */
 export const TAIL_BYTES = 64 * 1024
@@ -19,29 +21,9 @@ export function deriveTranscriptPath(accountHome: string, cwd: string, conversat
   return join(accountHome, 'projects', encodeProjectDir(cwd), `${conversationId}.jsonl`)
 }
 
-/** The last `bytes` of a file as text, starting at a line boundary; undefined when unreadable. */
+/** The tail of a transcript (see lib/tail.ts); re-exported for the checkpoint's callers. */
 export async function readTail(path: string, bytes: number = TAIL_BYTES): Promise<{text: string; size: number; mtimeMs: number} | undefined> {
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch {
-    return undefined
-  }
-
-  try {
-    const info = await handle.stat()
-    const length = Math.min(bytes, info.size)
-    const buffer = Buffer.alloc(length)
-    const {bytesRead} = await handle.read(buffer, 0, length, info.size - length)
-    let text = buffer.subarray(0, bytesRead).toString('utf8')
-    // A read that starts mid-file starts mid-line: drop the partial first line.
-    if (info.size > length) text = text.slice(text.indexOf('\n') + 1)
-    return {mtimeMs: info.mtimeMs, size: info.size, text}
-  } catch {
-    return undefined
-  } finally {
-    await handle.close()
-  }
+  return readFileTail(path, bytes)
 }
 
 export interface ToolCall {

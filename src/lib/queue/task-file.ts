@@ -13,6 +13,7 @@ import {basename, isAbsolute, relative, resolve, sep} from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import * as z from 'zod'
 
+import {editDistance} from '../text.js'
 import {parseDuration} from '../duration.js'
 import {isTaskId} from './layout.js'
 
@@ -328,21 +329,6 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   }
 
   return current
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number
-    row[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1))
-      previous = current
-    }
-  }
-
-  return row[b.length] as number
 }
 
 /** True when a relative path climbs out of its base (`..`, `a/../../b`). */

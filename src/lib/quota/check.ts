@@ -6,8 +6,6 @@
 //  - every swap decision logs the session, the pattern and a 120-character snippet;
 //  - an exhausted account is marked until its reset (+ `reset_grace`) and used again afterwards.
 // Observing is read-only and lock-free; the lock is taken only when the state must change.
-import {open, stat} from 'node:fs/promises'
-
 import type {Config} from '../config.js'
 import type {Transaction} from '../lock.js'
 import type {Logger} from '../log.js'
@@ -20,6 +18,7 @@ import {accountReactivated, deliverNotifications} from '../notify/notifier.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
 import {swapLocked, type SwapResult} from '../swap/swap.js'
+import {parseJsonLines, readTail} from '../tail.js'
 import {classifyPane} from './classify.js'
 import {type CombinedClassification, combineSignals, type HookSignal, type TranscriptRecord} from './signals.js'
 import {type UsageReading, readUsage} from './usage.js'
@@ -109,32 +108,10 @@ async function judgeSession(session: string, paneText: string, signals: SignalRe
 
 /** The last records of a transcript, reading only its tail (transcripts grow to many megabytes). */
 export async function readTranscriptTail(path: string, bytes = 64 * 1024): Promise<TranscriptRecord[]> {
-  try {
-    const {size} = await stat(path)
-    const start = Math.max(0, size - bytes)
-    const handle = await open(path, 'r')
-    try {
-      const buffer = Buffer.alloc(size - start)
-      await handle.read(buffer, 0, buffer.length, start)
-      let text = buffer.toString('utf8')
-      if (start > 0) text = text.slice(text.indexOf('\n') + 1)
-      const records: TranscriptRecord[] = []
-      for (const line of text.split('\n').slice(-40)) {
-        if (!line.trim()) continue
-        try {
-          records.push(JSON.parse(line) as TranscriptRecord)
-        } catch {
-          // A line being written: skip it.
-        }
-      }
-
-      return records
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    return []
-  }
+  const tail = await readTail(path, bytes)
+  if (!tail) return []
+  const isObject = (value: unknown): value is TranscriptRecord => typeof value === 'object' && value !== null
+  return parseJsonLines(tail.text.split('\n').slice(-40).join('\n'), isObject)
 }
 
 /** The pure decision: from this poll's verdicts and the state, what to do. */

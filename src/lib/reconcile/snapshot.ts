@@ -10,6 +10,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {deriveTranscriptPath} from '../checkpoint/transcript.js'
 import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from '../dispatch/claims.js'
+import {pathExists} from '../fs-atomic.js'
 import {isShell} from '../pane.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {queueDir, type QueueState} from '../queue/layout.js'
@@ -48,14 +49,6 @@ export async function twinOf(projectPath: string, taskId: string): Promise<Dispa
   return null
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function names(dir: string): Promise<string[]> {
   try {
@@ -68,7 +61,7 @@ async function names(dir: string): Promise<string[]> {
 /** The folder a task's file is in now (first found), or null. */
 export async function taskLocation(projectPath: string, taskId: string): Promise<QueueState | null> {
   for (const state of ['dispatched', 'inbox', 'done', 'failed', 'archive'] as const) {
-    if (await exists(join(queueDir(projectPath, state), `${taskId}.md`))) return state
+    if (await pathExists(join(queueDir(projectPath, state), `${taskId}.md`))) return state
   }
 
   return null
@@ -94,13 +87,13 @@ export async function orphanSidecars(project: Project): Promise<SidecarView[]> {
       const task = name.slice(0, -(suffix.length + 3))
       if (present.has(`${task}.md`)) continue
       let elsewhere = false
-      for (const other of taskAlso) if (await exists(join(queueDir(project.path, other), `${task}.md`))) elsewhere = true
+      for (const other of taskAlso) if (await pathExists(join(queueDir(project.path, other), `${task}.md`))) elsewhere = true
       if (elsewhere) continue
       const taskIn = await taskLocation(project.path, task)
       let home: string | null = null
       if (kind !== 'reason' && (taskIn === 'done' || taskIn === 'failed' || taskIn === 'archive')) {
         const target = join(queueDir(project.path, taskIn), `${task}.md${suffix}`)
-        home = (await exists(target)) ? null : target
+        home = (await pathExists(target)) ? null : target
       }
 
       found.push({home, kind, path: join(dir, name), project: project.name, task, taskIn})
