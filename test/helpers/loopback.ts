@@ -68,3 +68,19 @@ export async function deadEndpoint(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return `http://127.0.0.1:${port}`
 }
+
+/** Servers started through `start` and closed together by `closeAll` (in an afterEach). */
+export function loopbackPool(): {start: (...replies: Reply[]) => Promise<Loopback>; closeAll: () => Promise<void>} {
+  let servers: Loopback[] = []
+  return {
+    async closeAll() {
+      await Promise.all(servers.map((s) => s.close()))
+      servers = []
+    },
+    async start(...replies: Reply[]) {
+      const s = await loopback(replies.length > 0 ? replies : undefined)
+      servers.push(s)
+      return s
+    },
+  }
+}

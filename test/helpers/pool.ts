@@ -96,3 +96,19 @@ export async function waitStarted(pool: Pool, sessions: string[]): Promise<void>
     return true
   }, 15_000)
 }
+
+/** A pool whose sessions ccl-auto-11 and ccl-auto-12 are mid-task on `main` (long simulated turns). */
+export async function workingPool(options: {extraYaml?: string; turnMs?: number} = {}): Promise<Pool> {
+  const p = await makePool({turnMs: options.turnMs ?? 20_000, ...(options.extraYaml ? {extraYaml: options.extraYaml} : {})})
+  p.addTask('alpha', 'first long task')
+  p.addTask('beta', 'second long task')
+  const dispatched = await p.cli(['dispatch', '--json'])
+  if (dispatched.code !== 0 || JSON.parse(dispatched.stdout).dispatched.length !== 2) throw new Error(`dispatch did not start two tasks: ${dispatched.stderr}`)
+  await waitStarted(p, ['ccl-auto-11', 'ccl-auto-12'])
+  return p
+}
+
+/** The conversations a session resumed (SessionStart with source resume), with the home they ran under. */
+export async function resumes(p: Pool, session: string): Promise<{conversation: string | null; home: string | null}[]> {
+  return (await p.signals(session)).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => ({conversation: s.conversation_id, home: s.config_dir}))
+}

@@ -4,7 +4,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {type ChannelDeps, type OutgoingMessage, redact, sendEmail, sendTelegram, sendToChannel, sendWebhook} from '../../src/lib/notify/channels.js'
 import {type Sandbox, sandbox} from '../helpers/env.js'
-import {deadEndpoint, type Loopback, loopback, type Reply} from '../helpers/loopback.js'
+import {deadEndpoint, loopbackPool} from '../helpers/loopback.js'
 
 const TOKEN = '987654321:AAH-tele_SECRET-token'
 const API_KEY = 're_LIVE_resend_SECRET_key'
@@ -22,21 +22,15 @@ const message: OutgoingMessage = {
   ts: '2026-05-03T14:05:01.000Z',
 }
 
-let servers: Loopback[] = []
+const servers = loopbackPool()
+const server = servers.start
 let box: Sandbox | undefined
 
 afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
+  await servers.closeAll()
   box?.cleanup()
   box = undefined
 })
-
-async function server(...replies: Reply[]): Promise<Loopback> {
-  const s = await loopback(replies.length > 0 ? replies : undefined)
-  servers.push(s)
-  return s
-}
 
 function notifications(yaml: string) {
   box = sandbox(`notifications:\n${yaml}`)

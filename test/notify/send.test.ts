@@ -12,7 +12,7 @@ import {stderrLogger} from '../../src/lib/log.js'
 import {accountReactivated, allExhausted, deliverNotifications, type NotifyDeps, sendNotification, sessionDied, UNDELIVERED_PREFIX} from '../../src/lib/notify/notifier.js'
 import {readStateFile} from '../../src/lib/state.js'
 import {type Sandbox, sandbox} from '../helpers/env.js'
-import {deadEndpoint, type Loopback, loopback, type Reply} from '../helpers/loopback.js'
+import {deadEndpoint, loopbackPool} from '../helpers/loopback.js'
 
 const TOKEN = '555000111:AAE-telegram_SECRET_token'
 const API_KEY = 're_SECRET_resend_api_key_77'
@@ -20,21 +20,15 @@ const HOOK_SECRET = 'hook_SECRET_bearer_99'
 const SECRETS = [TOKEN, API_KEY, HOOK_SECRET]
 const ENV = {CF_HOOK_SECRET: HOOK_SECRET, CF_RESEND_KEY: API_KEY, CF_TG_TOKEN: TOKEN}
 
-let servers: Loopback[] = []
+const servers = loopbackPool()
+const server = servers.start
 let box: Sandbox | undefined
 
 afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
+  await servers.closeAll()
   box?.cleanup()
   box = undefined
 })
-
-async function server(...replies: Reply[]): Promise<Loopback> {
-  const s = await loopback(replies.length > 0 ? replies : undefined)
-  servers.push(s)
-  return s
-}
 
 /** A sandbox whose config sends to the given endpoints (a channel is left out when its URL is absent). */
 function configure(urls: {telegram?: string; email?: string; webhook?: string}, timeout = '2s'): Sandbox {

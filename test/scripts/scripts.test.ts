@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {ROOT, runCli, tempDir, tmux, waitFor} from '../helpers/env.js'
-import {makePool, type Pool, transcriptPrompts, waitStarted} from '../helpers/pool.js'
+import {makePool, type Pool, resumes, transcriptPrompts, waitStarted, workingPool} from '../helpers/pool.js'
 
 const LAUNCH = join(ROOT, 'bin', 'launch-agent.sh')
 const SWITCH = join(ROOT, 'bin', 'graceful-switch.sh')
@@ -164,22 +164,6 @@ describe('bin/launch-agent.sh', () => {
     }
   })
 })
-
-/** Two pool sessions mid-task on `main`. */
-async function workingPool(): Promise<Pool> {
-  const p = await makePool({turnMs: 20_000})
-  p.addTask('alpha', 'first long task')
-  p.addTask('beta', 'second long task')
-  const dispatched = await p.cli(['dispatch', '--json'])
-  expect(dispatched.code, dispatched.stderr).toBe(0)
-  expect(JSON.parse(dispatched.stdout).dispatched).toHaveLength(2)
-  await waitStarted(p, ['ccl-auto-11', 'ccl-auto-12'])
-  return p
-}
-
-async function resumes(p: Pool, session: string): Promise<{conversation: string | null; home: string | null}[]> {
-  return (await p.signals(session)).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => ({conversation: s.conversation_id, home: s.config_dir}))
-}
 
 describe('bin/graceful-switch.sh', () => {
   it('--yes shows the pool and the plan, swaps to the other account, and every conversation resumes there', async () => {

@@ -10,7 +10,7 @@ import {memoryLogger} from '../../src/lib/log.js'
 import {tmuxFor} from '../../src/lib/pool.js'
 import {rollForwardSwap} from '../../src/lib/swap/journal.js'
 import {tmux} from '../helpers/env.js'
-import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
+import {type Pool, workingPool as sharedWorkingPool} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -21,12 +21,8 @@ afterEach(async () => {
 const SESSIONS = ['ccl-auto-11', 'ccl-auto-12']
 
 async function workingPool(): Promise<Pool> {
-  const p = await makePool({extraYaml: 'active_link: ./active', turnMs: 30_000})
+  const p = await sharedWorkingPool({extraYaml: 'active_link: ./active', turnMs: 30_000})
   symlinkSync(join(p.dir, 'main'), join(p.dir, 'active'))
-  p.addTask('alpha', 'first long task')
-  p.addTask('beta', 'second long task')
-  expect((await p.cli(['dispatch'])).code).toBe(0)
-  await waitStarted(p, SESSIONS)
   return p
 }
 

@@ -7,7 +7,7 @@ import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {tmux, waitFor} from '../helpers/env.js'
 import {deadEndpoint} from '../helpers/loopback.js'
-import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
+import {type Pool, resumes, workingPool as sharedWorkingPool} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -15,22 +15,12 @@ afterEach(async () => {
   pool = undefined
 })
 
-/** Two pool sessions mid-task on `main`, an operator session outside the pool, a dedicated session in a conversation. */
+/** Two pool sessions mid-task on `main`, `active_link` on main, text in the operator's session. */
 async function workingPool(extraYaml = ''): Promise<Pool> {
-  const p = await makePool({extraYaml: `active_link: ./active\n${extraYaml}`, turnMs: 20_000})
+  const p = await sharedWorkingPool({extraYaml: `active_link: ./active\n${extraYaml}`})
   symlinkSync(join(p.dir, 'main'), join(p.dir, 'active'))
-  p.addTask('alpha', 'first long task')
-  p.addTask('beta', 'second long task')
-  const dispatched = await p.cli(['dispatch', '--json'])
-  expect(dispatched.code, dispatched.stderr).toBe(0)
-  expect(JSON.parse(dispatched.stdout).dispatched).toHaveLength(2)
-  await waitStarted(p, ['ccl-auto-11', 'ccl-auto-12'])
   await tmux(p.socket, ['send-keys', '-t', '=ccl-0:', '-l', '--', 'operator text stays'])
   return p
-}
-
-async function resumes(p: Pool, session: string): Promise<{conversation: string | null; home: string | null}[]> {
-  return (await p.signals(session)).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => ({conversation: s.conversation_id, home: s.config_dir}))
 }
 
 describe('swap', () => {
