@@ -34,8 +34,8 @@ function loadBundle() {
   const module = {exports: {}}
   script.runInThisContext().call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle))
   const stale = cachedData === undefined || script.cachedDataRejected
-  const saveCache = () => {
-    if (!stale && !process.env.CLAUDE_FAILOVER_WRITE_CODE_CACHE) return
+  const saveCache = (force = false) => {
+    if (!stale && !force) return
     try {
       // After the run, so the functions it compiled are in the cache; temp + rename: never torn.
       const temp = `${cacheFile}.${process.pid}`
@@ -47,10 +47,10 @@ function loadBundle() {
   return {exports: module.exports, saveCache}
 }
 
-function findCommand(commands) {
-  for (let n = Math.min(3, argv.length); n > 0; n--) {
-    const id = argv.slice(0, n).join(':')
-    if (commands[id] && argv.slice(0, n).every((part) => !part.startsWith('-'))) return {Command: commands[id], rest: argv.slice(n)}
+function findCommand(commands, args = argv) {
+  for (let n = Math.min(3, args.length); n > 0; n--) {
+    const id = args.slice(0, n).join(':')
+    if (commands[id] && args.slice(0, n).every((part) => !part.startsWith('-'))) return {Command: commands[id], rest: args.slice(n)}
   }
 }
 
@@ -61,6 +61,17 @@ if (argv[0] === 'hook' && argv.length === 1) {
     await handleHook(process.stdin, process.env)
   } catch {}
   process.exit(0)
+} else if (process.env.CLAUDE_FAILOVER_WARMUP) {
+  // Build step only: run several commands in one process, then save one code cache holding the
+  // functions all of them compiled (a cache saved after one command would miss the others').
+  const {exports, saveCache} = loadBundle()
+  for (const args of JSON.parse(process.env.CLAUDE_FAILOVER_WARMUP)) {
+    const found = findCommand(exports.commands, args)
+    if (found) await exports.runFast(found.Command, found.rest)
+  }
+
+  process.exitCode = 0
+  saveCache(true)
 } else if (helpLike || process.env.CLAUDE_FAILOVER_NO_BUNDLE || !existsSync(bundle)) {
   await slow()
 } else {

@@ -76,9 +76,18 @@ const sandbox = mkdtempSync(join(tmpdir(), 'cf-build-'))
 try {
   const config = join(sandbox, 'config.yaml')
   writeFileSync(config, `state_dir: ./state\ntmux: {socket: ./tmux.sock}\naccounts: [{name: a, home: ./a}]\nshared: {root: ./s}\n`)
-  // The table form runs a superset of the JSON form's code, so its cache serves both.
-  execFileSync(process.execPath, [join(root, 'bin', 'run.js'), 'status', '--config', config], {
-    env: {...process.env, CLAUDE_FAILOVER_WRITE_CODE_CACHE: '1'},
+  // Every command a timer fires, in one process, so the cache holds all their compiled code.
+  const runs = [
+    ['status', '--config', config],
+    ['status', '--json', '--config', config],
+    ['dispatch', '--json', '--config', config],
+    ['quota', 'check', '--json', '--config', config],
+    ['reconcile', '--json', '--config', config],
+    ['checkpoint', '--json', '--config', config],
+    ['janitor', '--json', '--config', config],
+  ]
+  execFileSync(process.execPath, [join(root, 'bin', 'run.js')], {
+    env: {...process.env, CLAUDE_FAILOVER_WARMUP: JSON.stringify(runs)},
     stdio: 'ignore',
   })
 } finally {

@@ -1,4 +1,3 @@
-import {checkpointSessions} from '../lib/checkpoint/checkpoint.js'
 import {defineCommand, flag} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
 
@@ -12,6 +11,7 @@ export default defineCommand({
   id: 'checkpoint',
   async run(ctx) {
     const config = ctx.config()
+    const {checkpointSessions} = await import('../lib/checkpoint/checkpoint.js')
     return checkpointSessions(config, {dryRun: ctx.flags['dry-run']}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
   async render(result) {

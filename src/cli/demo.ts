@@ -1,5 +1,4 @@
 import {defineCommand, flag} from '../lib/command.js'
-import {runDemo} from '../lib/demo/demo.js'
 import {fail} from '../lib/errors.js'
 
 export default defineCommand({
@@ -14,6 +13,7 @@ export default defineCommand({
   },
   id: 'demo',
   async run(ctx) {
+    const {runDemo} = await import('../lib/demo/demo.js')
     return runDemo({keep: ctx.flags.keep, tickMs: ctx.flags.tick, timeoutMs: ctx.flags.timeout * 1000, turnMs: ctx.flags['turn-ms']}, ctx.log)
   },
   failure: (result) => (result.tasks_done < result.tasks_total ? fail('bug', `the demo finished only ${result.tasks_done} of ${result.tasks_total} tasks in time`) : undefined),

@@ -1,5 +1,4 @@
 import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
-import {dispatch} from '../lib/dispatch/dispatch.js'
 import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
@@ -13,6 +12,7 @@ export default defineCommand({
   id: 'dispatch',
   async run(ctx) {
     const config = ctx.config()
+    const {dispatch} = await import('../lib/dispatch/dispatch.js')
     return dispatch(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
   async render(result) {

@@ -1,5 +1,4 @@
 import {defineCommand} from '../lib/command.js'
-import {handleHook} from '../lib/hook.js'
 
 export default defineCommand({
   description:
@@ -8,6 +7,7 @@ export default defineCommand({
   flags: {},
   id: 'hook',
   async run() {
+    const {handleHook} = await import('../lib/hook.js')
     await handleHook(process.stdin, process.env)
   },
   summary: 'The Claude Code hook handler (not for humans).',

@@ -1,6 +1,6 @@
 import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
 import {fail} from '../lib/errors.js'
-import {describeJanitorAction, janitor, type JanitorResult} from '../lib/janitor/janitor.js'
+import type {JanitorResult} from '../lib/janitor/janitor.js'
 import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
@@ -16,11 +16,13 @@ export default defineCommand({
   id: 'janitor',
   async run(ctx) {
     const config = ctx.config()
+    const {janitor} = await import('../lib/janitor/janitor.js')
     return janitor(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
   async render(result) {
     const {colour, table} = await import('../lib/render.js')
     if (result.actions.length === 0) return colour.dim('nothing to clean up')
+    const {describeJanitorAction} = await import('../lib/janitor/janitor.js')
     return table(['action', 'detail'], result.actions.map((a) => [result.dry_run ? `would ${a.action}` : a.action, describeJanitorAction(a)]))
   },
   summary: 'Requeue stale claims, archive old done tasks, prune checkpoints, temp files, signals and logs.',

@@ -1,6 +1,5 @@
 import {defineCommand, flag} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
-import {attentionNeeded, gatherStatus} from '../lib/status.js'
 import {fail} from '../lib/errors.js'
 
 export default defineCommand({
@@ -12,6 +11,7 @@ export default defineCommand({
   id: 'status',
   async run(ctx) {
     const config = ctx.config()
+    const {attentionNeeded, gatherStatus} = await import('../lib/status.js')
     const report = await gatherStatus(config, {now: () => new Date(), tmux: tmuxFor(config)}, {events: ctx.flags.events})
     if (ctx.flags.check) {
       const {brokenLinks, problems} = await attentionNeeded(config, report)

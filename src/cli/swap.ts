@@ -1,6 +1,5 @@
 import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
-import {swap} from '../lib/swap/swap.js'
 
 export default defineCommand({
   description:
@@ -15,6 +14,7 @@ export default defineCommand({
   id: 'swap',
   async run(ctx) {
     const config = ctx.config()
+    const {swap} = await import('../lib/swap/swap.js')
     return swap(
       config,
       {dryRun: ctx.flags['dry-run'], reason: ctx.flags.reason, to: ctx.flags.to, wait: ctx.flags.wait},

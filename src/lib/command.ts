@@ -82,7 +82,7 @@ export interface CommandDef<T extends Record<string, FlagDef> = Record<string, F
    * For a result that is printed but is not a success (problems found, a channel failed): the
    * error to report on stderr after the output, whose kind sets the exit code.
    */
-  failure?(result: R): FailoverError | undefined
+  failure?(result: R): FailoverError | undefined | Promise<FailoverError | undefined>
 }
 
 /** Declares a command (the identity function, for type inference). */
@@ -119,7 +119,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
     if (text !== '') process.stdout.write(`${text}\n`)
   }
 
-  const problem = def.failure?.(result)
+  const problem = await def.failure?.(result)
   if (problem) {
     process.exitCode = problem.exitCode
     writeFailureLines(describeFailure(problem))

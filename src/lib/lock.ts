@@ -8,6 +8,7 @@
 // Every commit therefore (1) checks that the generation in state.json is still the one this
 // process read, and (2) claims the next generation by creating `fence/<n>` with O_EXCL, which only
 // one process can do. A process that loses either check writes nothing and exits 75.
+import {appendFileSync} from 'node:fs'
 import {readFile, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -23,6 +24,22 @@ export const LOCK_DIR = 'lock'
 export const LOCK_OWNER_FILE = 'lock.owner'
 /** Fence markers older than this many generations are pruned at commit. */
 export const FENCE_KEEP = 256
+
+/**
+ * Test hook: CLAUDE_FAILOVER_LOCK_LOG=<file> appends `acquire <pid> <ns>` once the lock is held,
+ * `commit <pid> <generation> <ns>` after each fenced commit and `release <pid> <ns>` just before the
+ * lock is let go (ns from the shared monotonic clock), one O_APPEND write per line, so a stress
+ * test can prove that no two critical sections overlap and that no commit was lost. Unset: nothing.
+ */
+function lockLog(line: string): void {
+  const file = process.env.CLAUDE_FAILOVER_LOCK_LOG
+  if (!file) return
+  try {
+    appendFileSync(file, `${line} ${process.hrtime.bigint()}\n`, {flag: 'a'})
+  } catch {
+    // A trace, never a reason to fail a command.
+  }
+}
 
 export interface LockOptions {
   /** Wait for the lock (an operator at a shell) instead of failing at once with exit 75 (a timer). */
@@ -74,6 +91,7 @@ export async function withStateLock<T>(config: Config, options: LockOptions, fn:
     throw fsFailure('take the lock in', stateDir, error)
   }
 
+  lockLog(`acquire ${process.pid}`)
   try {
     await writeFile(join(stateDir, LOCK_OWNER_FILE), JSON.stringify({command: options.command, pid: process.pid, since: now().toISOString()}), {mode: 0o600}).catch(() => {})
     const warnings: string[] = []
@@ -104,6 +122,7 @@ export async function withStateLock<T>(config: Config, options: LockOptions, fn:
         tx.state.updated_at = now().toISOString()
         await writeStateFile(stateDir, tx.state)
         expected = next
+        lockLog(`commit ${process.pid} ${next}`)
         if (next > FENCE_KEEP) await unlink(join(stateDir, FENCE_DIR, String(next - FENCE_KEEP))).catch(() => {})
       },
       state,
@@ -112,6 +131,7 @@ export async function withStateLock<T>(config: Config, options: LockOptions, fn:
     return await fn(tx)
   } finally {
     await unlink(join(stateDir, LOCK_OWNER_FILE)).catch(() => {})
+    lockLog(`release ${process.pid}`)
     await release().catch(() => {
       // ERELEASED after a compromise: the lock is someone else's now; nothing to undo.
     })

@@ -1,6 +1,5 @@
 import {defineCommand} from '../../lib/command.js'
 import {fail} from '../../lib/errors.js'
-import {testNotifications} from '../../lib/notify/test.js'
 
 export default defineCommand({
   aliases: ['notify-test'],
@@ -9,7 +8,10 @@ export default defineCommand({
   examples: ['<%= config.bin %> notify test', "<%= config.bin %> notify test --json | jq '.channels[] | select(.ok | not)'"],
   flags: {},
   id: 'notify:test',
-  run: (ctx) => testNotifications(ctx.config(), {log: ctx.log}),
+  async run(ctx) {
+    const {testNotifications} = await import('../../lib/notify/test.js')
+    return testNotifications(ctx.config(), {log: ctx.log})
+  },
   failure(report) {
     const failed = report.channels.filter((c) => !c.ok)
     return failed.length === 0 ? undefined : fail('unavailable', `${failed.length} of ${report.channels.length} notification channel(s) failed: ${failed.map((c) => c.channel).join(', ')}`)

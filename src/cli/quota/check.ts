@@ -1,6 +1,5 @@
 import {defineCommand, flag, WAIT_FLAG} from '../../lib/command.js'
 import {tmuxFor} from '../../lib/pool.js'
-import {checkQuota} from '../../lib/quota/check.js'
 
 export default defineCommand({
   aliases: ['quota-check'],
@@ -14,6 +13,7 @@ export default defineCommand({
   id: 'quota:check',
   async run(ctx) {
     const config = ctx.config()
+    const {checkQuota} = await import('../../lib/quota/check.js')
     return checkQuota(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
   async render(result) {

@@ -1,5 +1,4 @@
 import {defineCommand, flag} from '../../lib/command.js'
-import {classifyCapture, defaultClassifyDeps, parseNow} from '../../lib/quota/classify-input.js'
 
 export default defineCommand({
   aliases: ['quota-classify'],
@@ -16,11 +15,13 @@ export default defineCommand({
   },
   id: 'quota:classify',
   async run(ctx) {
+    const {classifyCapture, defaultClassifyDeps} = await import('../../lib/quota/classify-input.js')
     const {classification: c} = await classifyCapture({file: ctx.args.file, now: ctx.flags.now, tz: ctx.flags.tz}, defaultClassifyDeps(ctx.stdin))
     return {verdict: c.verdict, reset_at: c.reset_at, scope: c.scope, pattern: c.pattern, snippet: c.snippet}
   },
   async render(c, ctx) {
     const {colour, relative} = await import('../../lib/render.js')
+    const {parseNow} = await import('../../lib/quota/classify-input.js')
     const paint = c.verdict === 'quota_exhausted' || c.verdict === 'auth_error' ? colour.bad : c.verdict === 'working' || c.verdict === 'idle' ? colour.good : colour.warn
     const reset = c.reset_at ? ` · resets ${c.reset_at} (${relative(c.reset_at, ctx.flags.now ? parseNow(ctx.flags.now) : new Date())})` : ''
     const scope = c.scope ? ` · scope ${c.scope}` : ''

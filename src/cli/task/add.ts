@@ -1,6 +1,5 @@
 import {defineCommand, flag} from '../../lib/command.js'
 import {fail} from '../../lib/errors.js'
-import {addTask} from '../../lib/queue/add.js'
 
 export default defineCommand({
   aliases: ['task-add'],
@@ -28,6 +27,7 @@ export default defineCommand({
     const {file} = ctx.args
     if ((file === undefined || file === '-') && process.stdin.isTTY) ctx.log.info('reading the prompt from the terminal; end it with Ctrl-D')
     const prompt = {stdin: process.stdin, ...(file === undefined ? {} : {file})}
+    const {addTask} = await import('../../lib/queue/add.js')
     return addTask(ctx.config(), {cwd, dependsOn: ctx.flags['depends-on'], id, priority, project, prompt, retries, timeout}, {now: () => new Date()})
   },
   render: (result) => result.path,
