@@ -37,6 +37,13 @@ describe('parseTaskBytes', () => {
     })
   })
 
+  it('refuses a cwd with a control character (it could never go into a launch line)', () => {
+    for (const cwd of ['"sub\\tdir"', '"sub\\ndir"']) {
+      const result = parse(`---\ncwd: ${cwd}\n---\nWork there\n`)
+      expect(result).toEqual({ok: false, reason: expect.stringMatching(/^cwd: must not contain control characters/)})
+    }
+  })
+
   it('applies the defaults; no frontmatter means the whole file is the prompt', () => {
     const text = '# Fix it\n\n---\nnot: frontmatter\n---\n'
     const result = parse(text)

@@ -30,6 +30,7 @@ import {withStateLock} from '../lock.js'
 import {isShell} from '../pane.js'
 import {poolSessionNames} from '../pool.js'
 import {discoverProjects, queueDir} from '../queue/layout.js'
+import {fingerprintOf, writeInvalidMarker} from '../queue/markers.js'
 import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js'
 import {readSignals} from '../signals.js'
 import {type Claim, listDispatched, removeClaim, writeClaim} from './claims.js'
@@ -94,6 +95,16 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   const survey = await deps.tmux.survey()
   const live = new Map(survey.sessions.filter((s) => !s.paneDead).map((s) => [s.name, s]))
 
+  if (!options.dryRun && tx.state.swap_journal) {
+    // A swap stopped midway: finish it before handing out anything, or new tasks would start on the
+    // old account (a split pool) or in sessions the roll-forward is about to kill.
+    const {rollForwardSwap} = await import('../swap/journal.js')
+    result.warnings.push(...(await rollForwardSwap(config, tx, {...deps, staggerMs: config.swap.staggerMs})))
+    const after = await deps.tmux.survey()
+    live.clear()
+    for (const s of after.sessions.filter((x) => !x.paneDead)) live.set(s.name, s)
+  }
+
   if (!options.dryRun) {
     result.recovered = await recoverUnlaunched(config, tx, projects, live, deps, result)
     result.finished = await settleFinishedTasks(config, tx, projects, deps)
@@ -131,7 +142,10 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
 
   if (ready.length === 0) return result
 
-  const free = freeSessions(config, tx, live)
+  // A session named by a launched claim in dispatched/ is busy whatever state.json says (it may
+  // have been rebuilt empty after corruption): never recycle a pane whose Claude may be mid-task.
+  const claimed = new Set((await listDispatched(projects)).flatMap((d) => (d.claim?.launched_at ? [d.claim.session] : [])))
+  const free = freeSessions(config, tx, live).filter((name) => !claimed.has(name))
   const projectPaths = new Map(projects.map((p) => [p.name, p.path]))
   for (const [i, task] of ready.slice(0, free.length).entries()) {
     const session = free[i] as string
@@ -198,6 +212,21 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
   const from = join(queueDir(d.projectPath, 'inbox'), `${task.id}.md`)
   const to = join(queueDir(d.projectPath, 'dispatched'), `${task.id}.md`)
   await mkdir(queueDir(d.projectPath, 'dispatched'), {recursive: true})
+  // The launch line is built before the claim: a task it cannot be built for (a token the line
+  // refuses) is marked invalid and skipped, instead of being claimed, put back and claimed again
+  // on every pass, stopping everything ranked after it.
+  const conversationId = randomUUID()
+  const prompt = promptPath(config, task.project, task.id)
+  let line: string
+  try {
+    line = buildLaunchLine(config, {account: d.account, conversationId, cwd: task.cwd, mode: {kind: 'new', promptFile: prompt}, session: d.session, task: {id: task.id, project: task.project}})
+  } catch (error) {
+    const reason = `cannot be launched: ${(error as Error).message}`
+    await writeInvalidMarker(from, reason, fingerprintOf(task)).catch(() => {})
+    deps.log.warn(`${task.project}/${task.id}: ${reason}`)
+    return undefined
+  }
+
   tx.assertHeld()
   if (!(await renameNoReplace(from, to))) {
     deps.log.warn(`${task.project}/${task.id}: could not be claimed (moved or already dispatched); skipped`)
@@ -206,7 +235,6 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
 
   crashpoint('dispatch:after-claim')
   const now = deps.now()
-  const conversationId = randomUUID()
   const claim: Claim = {
     account: d.account.name,
     attempt: 1,
@@ -222,7 +250,6 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
     timeout_ms: task.timeoutMs ?? null,
   }
   await writeClaim(d.projectPath, claim)
-  const prompt = promptPath(config, task.project, task.id)
   await mkdir(join(config.stateDir, 'prompts', task.project), {mode: 0o700, recursive: true})
   await writeFileAtomic(prompt, task.body, {mode: 0o600})
   tx.state.sessions[d.session] = {account: d.account.name, conversation_id: conversationId, since: now.toISOString(), state: 'working', task: `${task.project}/${task.id}`}
@@ -236,7 +263,6 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
   }
 
   await ensureHooksSettings(config)
-  const line = buildLaunchLine(config, {account: d.account, conversationId, cwd: task.cwd, mode: {kind: 'new', promptFile: prompt}, session: d.session, task: {id: task.id, project: task.project}})
   tx.assertHeld()
   await deps.tmux.sendLine(d.session, line)
   crashpoint('dispatch:after-launch')

@@ -13,6 +13,7 @@ import {appendEvent} from '../events.js'
 import {renameNoReplace} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
 import {readSignals} from '../signals.js'
+import {isCleanStop} from '../stop.js'
 import {CLAIM_SUFFIX, listDispatched} from './claims.js'
 
 /** Moves every dispatched task whose conversation has stopped to done/; returns what it moved. */
@@ -33,7 +34,7 @@ export async function settleFinishedTasks(
       signalsBySession.set(claim.session, signals)
     }
 
-    const stop = signals.find((s) => s.event === 'Stop' && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
+    const stop = signals.find((s) => isCleanStop(s) && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
     if (!stop) continue
     const dispatched = queueDir(item.projectPath, 'dispatched')
     const done = queueDir(item.projectPath, 'done')

@@ -280,6 +280,9 @@ const cwdSchema = z
   .min(1, 'must be a folder path relative to the project root')
   .refine((value) => !isAbsolute(value) && !value.startsWith('~'), 'must be relative to the project root, not absolute')
   .refine((value) => !escapes(value), 'must stay inside the project')
+  // It goes into the launch line, single-quoted; a control character could never be typed there.
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001F\u007F]/.test(value), 'must not contain control characters (tab, newline…)')
 
 const frontmatterSchema = z.strictObject({
   cwd: cwdSchema.optional(),

@@ -15,7 +15,7 @@ import type {Tmux} from '../tmux.js'
 import {appendEvent} from '../events.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
 import {accountReactivated, deliverNotifications} from '../notify/notifier.js'
-import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
+import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
 import {swapLocked, type SwapResult} from '../swap/swap.js'
 import {parseJsonLines, readTail} from '../tail.js'
@@ -68,12 +68,26 @@ export interface QuotaCheckResult {
 export async function observeSessions(config: Config, state: State, deps: Pick<QuotaCheckDeps, 'tmux' | 'now'>): Promise<SessionVerdict[]> {
   const survey = await deps.tmux.survey()
   const live = new Set(survey.sessions.filter((s) => !s.paneDead).map((s) => s.name))
-  const names = [...poolSessionNames(config), ...dedicatedSessionNames(config)].filter((n) => live.has(n))
+  // Dedicated sessions that do not follow the account (relaunch: false) stay on whatever account
+  // they started on: their limits are not the active account's.
+  const following = config.dedicated.filter((d) => d.relaunch).map((d) => d.session)
+  const names = [...poolSessionNames(config), ...following].filter((n) => live.has(n))
+  const activeHome = config.accounts.find((a) => a.name === state.active_account)?.home
   const now = deps.now()
-  const panes = await deps.tmux.capturePanes(names, config.quota.captureLines)
-  return Promise.all(
-    names.map(async (session) => judgeSession(session, panes.get(session) ?? '', await readSignals(config.stateDir, session, 50), state, config, now)),
+  const [panes, signals] = await Promise.all([
+    deps.tmux.capturePanes(names, config.quota.captureLines),
+    Promise.all(names.map((n) => readSignals(config.stateDir, n, 50))),
+  ])
+  const verdicts = await Promise.all(
+    names.map(async (session, i) => {
+      const records = signals[i] ?? []
+      // A session whose Claude was started under another account's home is not on the active one.
+      const started = records.filter((s) => s.event === 'SessionStart').at(-1)
+      if (activeHome && started?.config_dir && started.config_dir !== activeHome) return undefined
+      return judgeSession(session, panes.get(session) ?? '', records, state, config, now)
+    }),
   )
+  return verdicts.filter((v): v is SessionVerdict => v !== undefined)
 }
 
 async function judgeSession(session: string, paneText: string, signals: SignalRecord[], state: State, config: Config, now: Date): Promise<SessionVerdict> {
@@ -167,13 +181,15 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   if (!changes) return result
 
   return withStateLock(config, {command: 'quota check', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {
-    // Decide again on the state as it is under the lock (another command may have swapped).
-    const decision = decideQuota(sessions, usage, tx.state, config, deps.now())
+    // Decide again on the state as it is under the lock. If another command swapped while this one
+    // was observing, what it saw belongs to the previous account: count none of it.
+    const moved = tx.state.active_account !== snapshot.active_account || tx.state.last_swap?.at !== snapshot.last_swap?.at
+    const decision = decideQuota(moved ? [] : sessions, moved ? [] : usage, tx.state, config, deps.now())
     result.decision = decision
     await applyDecision(config, tx, decision, deps)
     if (decision.action === 'swap') {
       deps.log.warn(decision.message)
-      result.swap = await swapLocked(config, {expectFrom: decision.account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
+      result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
     } else if (decision.action !== 'none') {
       deps.log.info(decision.message)
     }

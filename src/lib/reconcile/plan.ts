@@ -9,6 +9,7 @@ import type {SignalRecord} from '../signals.js'
 import type {SessionRecord} from '../state.js'
 
 import {formatDuration} from '../duration.js'
+import {isCleanStop} from '../stop.js'
 
 /**
  * A pane back at its shell counts as "Claude exited" only once Claude had started (a SessionStart
@@ -118,7 +119,7 @@ export type ClaimVerdict = 'finished' | 'gone' | 'exited' | 'starting' | 'runnin
 
 /** The Stop record that ends a claim's run, if it arrived (the same rule as settleFinishedTasks). */
 export function stopFor(claim: Claim, signals: readonly SignalRecord[]): SignalRecord | undefined {
-  return signals.find((s) => s.event === 'Stop' && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
+  return signals.find((s) => isCleanStop(s) && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
 }
 
 /**
