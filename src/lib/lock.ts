@@ -9,7 +9,7 @@
 // process read, and (2) claims the next generation by creating `fence/<n>` with O_EXCL, which only
 // one process can do. A process that loses either check writes nothing and exits 75.
 import {appendFileSync} from 'node:fs'
-import {readFile, unlink, writeFile} from 'node:fs/promises'
+import {readFile, stat, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from './config.js'
@@ -17,6 +17,7 @@ import type {Logger} from './log.js'
 
 import {fail, FailoverError, fsFailure} from './errors.js'
 import {appendEvent} from './events.js'
+import {crashpoint} from './crashpoint.js'
 import {createExclusive, ensurePrivateDir} from './fs-atomic.js'
 import {FENCE_DIR, freshState, highestFence, quarantineState, readStateFile, type State, statePath, writeStateFile} from './state.js'
 
@@ -114,13 +115,28 @@ export async function withStateLock<T>(config: Config, options: LockOptions, fn:
           throw fail('lockLost', `lost the state lock: state.json is at generation ${diskGeneration ?? '?'} but this run read ${expected}; nothing was written`)
         }
 
-        const next = expected + 1
+        let next = expected + 1
         await ensurePrivateDir(join(stateDir, FENCE_DIR))
-        const claimed = await createExclusive(join(stateDir, FENCE_DIR, String(next)), `${process.pid}\n`)
-        if (!claimed) throw fail('lockLost', `lost the state lock: generation ${next} was committed by another process; nothing was written`)
+        while (!(await createExclusive(join(stateDir, FENCE_DIR, String(next)), `${process.pid}\n`))) {
+          // A marker whose process is dead, with state.json still at the generation before it, is a
+          // claim that never got its state written (killed, or its write failed): skip past it, or
+          // every later commit would fail forever. A live owner means the lock really was lost.
+          if (!(await orphanFence(stateDir, next, staleMs))) throw fail('lockLost', `lost the state lock: generation ${next} was committed by another process; nothing was written`)
+          next += 1
+        }
+
+        crashpoint('lock:after-fence')
         tx.state.generation = next
         tx.state.updated_at = now().toISOString()
-        await writeStateFile(stateDir, tx.state)
+        try {
+          await writeStateFile(stateDir, tx.state)
+        } catch (error) {
+          // Nothing was written (ENOSPC, EIO): give the claimed generation back for the next run.
+          tx.state.generation = expected
+          await unlink(join(stateDir, FENCE_DIR, String(next))).catch(() => {})
+          throw error
+        }
+
         expected = next
         lockLog(`commit ${process.pid} ${next}`)
         if (next > FENCE_KEEP) await unlink(join(stateDir, FENCE_DIR, String(next - FENCE_KEEP))).catch(() => {})
@@ -135,6 +151,31 @@ export async function withStateLock<T>(config: Config, options: LockOptions, fn:
     await release().catch(() => {
       // ERELEASED after a compromise: the lock is someone else's now; nothing to undo.
     })
+  }
+}
+
+/**
+ * True when fence/<n> can never be followed by its state write: its process no longer exists, or
+ * it is older than `stale` (a holder takes milliseconds between the fence and the write; one that
+ * took longer has lost its lock anyway). Age also covers a fence left empty by a kill between its
+ * creation and its pid being written, and a dead pid reused by another process.
+ */
+async function orphanFence(stateDir: string, n: number, staleMs: number): Promise<boolean> {
+  const path = join(stateDir, FENCE_DIR, String(n))
+  let pid: number
+  try {
+    if (Date.now() - (await stat(path)).mtimeMs > staleMs) return true
+    pid = Number.parseInt(await readFile(path, 'utf8'), 10)
+  } catch {
+    return false
+  }
+
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false
+  try {
+    process.kill(pid, 0)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }
 

@@ -50,6 +50,25 @@ describe('dispatch after a crash elsewhere', () => {
   })
 })
 
+describe('swap after a lost state.json, and closed dedicated sessions', () => {
+  it('still resumes every working conversation, found from the launched claims', async () => {
+    pool = await workingPool({extraYaml: 'dedicated: [{session: ccl-1-gone, cwd: ./proj, relaunch: true}]'})
+    const p = pool
+    const before = await readStateSnapshot(p.config)
+    const ids = ['ccl-auto-11', 'ccl-auto-12'].map((n) => before.state.sessions[n]?.conversation_id)
+    unlinkSync(statePath(p.config.stateDir))
+    const result = await p.cli(['swap', '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const sessions = JSON.parse(result.stdout).sessions as {name: string; resumed: boolean; conversation_id: string}[]
+    expect(sessions.map((s) => [s.name, s.resumed, s.conversation_id])).toEqual([
+      ['ccl-auto-11', true, ids[0]],
+      ['ccl-auto-12', true, ids[1]],
+    ])
+    // The closed dedicated session was not brought back.
+    expect((await tmux(p.socket, ['has-session', '-t', '=ccl-1-gone'])).code).not.toBe(0)
+  })
+})
+
 describe('quota check and dedicated sessions that stay put', () => {
   it('ignores the limit shown by a relaunch: false dedicated session', async () => {
     pool = await makePool({extraYaml: 'dedicated: [{session: ccl-9-own, cwd: ./proj, relaunch: false}]'})

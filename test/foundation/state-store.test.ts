@@ -158,6 +158,25 @@ describe('state store', () => {
     expect((await readStateSnapshot(config)).state.active_account).toBe('backup')
   })
 
+  it('skips a fence left by a commit that never wrote its state (empty, or older than stale), but not a fresh one', async () => {
+    box = sandbox('', {lockStale: '3s'})
+    const config = box.config
+    await withStateLock(config, {command: 'test'}, async (tx) => tx.commit())
+    const fence = join(config.stateDir, 'fence', '2')
+    // Killed between creating its fence and writing its pid: an empty fence, a minute old.
+    writeFileSync(fence, '')
+    const old = new Date(Date.now() - 60_000)
+    await fsp.utimes(fence, old, old)
+    await withStateLock(config, {command: 'test'}, async (tx) => tx.commit())
+    expect((await readStateSnapshot(config)).state.generation).toBe(3)
+
+    // A fence claimed a moment ago by a live process means another holder: this run writes nothing.
+    writeFileSync(join(config.stateDir, 'fence', '4'), `${process.ppid}\n`)
+    const attempt = withStateLock(config, {command: 'test'}, async (tx) => tx.commit())
+    await expect(attempt).rejects.toMatchObject({code: 'LOCK_LOST'})
+    expect((await readStateSnapshot(config)).state.generation).toBe(3)
+  })
+
   it('appends events as one JSON line each and reads back the latest', async () => {
     box = sandbox()
     const {appendEvent} = await import('../../src/lib/events.js')

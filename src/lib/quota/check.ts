@@ -67,6 +67,8 @@ export interface QuotaCheckResult {
 /** Observes the active account's live sessions; never locks, never writes. */
 export async function observeSessions(config: Config, state: State, deps: Pick<QuotaCheckDeps, 'tmux' | 'now'>): Promise<SessionVerdict[]> {
   const survey = await deps.tmux.survey()
+  // No server: nothing can be observed, and "no session shows a limit" would be a false all-clear.
+  if (!survey.running) await deps.tmux.requireServer()
   const live = new Set(survey.sessions.filter((s) => !s.paneDead).map((s) => s.name))
   // Dedicated sessions that do not follow the account (relaunch: false) stay on whatever account
   // they started on: their limits are not the active account's.

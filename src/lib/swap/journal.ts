@@ -19,6 +19,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
 import {appendEvent} from '../events.js'
+import {fail} from '../errors.js'
 import {buildLaunchLine, ensureHooksSettings} from '../launch.js'
 import {deliverNotifications, swapDone} from '../notify/notifier.js'
 import {isShell} from '../pane.js'
@@ -97,7 +98,8 @@ async function save(tx: Transaction, journal: Journal): Promise<void> {
 export async function runJournal(config: Config, tx: Transaction, journal: Journal, deps: SwapRollDeps): Promise<string[]> {
   const actions: string[] = []
   const target = config.accounts.find((a) => a.name === journal.to)
-  if (!target) throw new Error(`the swap journal names account ${journal.to}, which the config no longer lists`)
+  // A config edit mid-swap, not a bug: exit 78 (a human must fix the config), never an internal error.
+  if (!target) throw fail('config', `the swap journal names account ${journal.to}, which the config no longer lists; add it back to the config to finish the swap`)
 
   if (journal.step === 'planned') {
     trace('swap: kill')
@@ -280,7 +282,7 @@ function finish(tx: Transaction, journal: Journal, now: Date): void {
       conversation_id: resumed ? session.conversation_id : null,
       since: at,
       state: session.awaiting_input ? 'awaiting_input' : resumed && session.working ? 'working' : resumed ? 'idle' : previous?.state === 'working' ? 'working' : 'idle',
-      task: previous?.task ?? null,
+      task: previous?.task ?? session.task,
     }
   }
 

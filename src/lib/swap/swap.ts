@@ -75,6 +75,9 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
     return result
   }
 
+  // Without a tmux server the relaunch step would fail after the flip was committed, leaving the
+  // account flipped and a journal behind on an exit 69 (reliability P15): refuse before anything.
+  if (!options.dryRun) await deps.tmux.requireServer()
   const target = chooseTarget(config, tx, options, deps.now())
   if ('none' in target) {
     if (options.dryRun) {
@@ -180,14 +183,17 @@ async function planSessions(config: Config, tx: Transaction, target: Account, de
   const claims = new Map((await listDispatched(projects)).filter((d) => d.claim).map((d) => [`${d.project}/${d.id}`, d.claim]))
   const out: JournalSession[] = []
   const dedicated = new Map(config.dedicated.map((d) => [d.session, d]))
-  const names = [...poolSessionNames(config).filter((n) => live.has(n)), ...dedicatedSessionNames(config).filter((n) => dedicated.get(n)?.relaunch)]
+  // A dedicated session the operator closed is not brought back: its conversation may live on elsewhere.
+  const names = [...poolSessionNames(config).filter((n) => live.has(n)), ...dedicatedSessionNames(config).filter((n) => dedicated.get(n)?.relaunch && live.has(n))]
+  // Sessions named by a launched claim are working whatever state.json says (it may have been rebuilt).
+  const claimedBy = new Map([...claims.values()].flatMap((c) => (c?.launched_at ? [[c.session, c] as const] : [])))
   for (const name of names) {
     const kind = dedicated.has(name) ? 'dedicated' : 'pool'
     const record = tx.state.sessions[name]
     const signals = await readSignals(config.stateDir, name, 200)
     const lastStart = signals.filter((s) => s.event === 'SessionStart' && isConversationId(s.conversation_id)).at(-1)
-    const claim = record?.task ? claims.get(record.task) : undefined
-    const working = kind === 'pool' ? record?.state === 'working' : lastSignalIsCut(signals)
+    const claim = (record?.task ? claims.get(record.task) : undefined) ?? claimedBy.get(name)
+    const working = kind === 'pool' ? record?.state === 'working' || claimedBy.has(name) : lastSignalIsCut(signals)
     let conversation: string | null = null
     if (kind === 'pool' && working) conversation = record?.conversation_id ?? claim?.conversation_id ?? lastStart?.conversation_id ?? null
     if (kind === 'dedicated') conversation = lastStart?.conversation_id ?? record?.conversation_id ?? null
@@ -200,7 +206,7 @@ async function planSessions(config: Config, tx: Transaction, target: Account, de
     else if (!isConversationId(conversation)) skip = `invalid conversation id ${JSON.stringify(conversation)}`
     else if (!(await transcriptReachable(target.home, conversation, lastStart?.transcript_path ?? null))) skip = `transcript of ${conversation} not reachable from ${target.home}/projects`
 
-    out.push({awaiting_input: false, continued: false, conversation_id: conversation, cwd, kind, name, relaunched: false, skip_reason: skip, task: record?.task ?? null, working})
+    out.push({awaiting_input: false, continued: false, conversation_id: conversation, cwd, kind, name, relaunched: false, skip_reason: skip, task: record?.task ?? (claim ? `${claim.project}/${claim.task}` : null), working})
   }
 
   return out
