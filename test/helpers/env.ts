@@ -65,15 +65,12 @@ export interface CliResult {
   stderr: string
 }
 
-/** Runs the built CLI (`bin/run.js`) and resolves with its exit code and output. */
-export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
+/** Runs a program as a user would, stdin from `input` (a pipe, never a TTY), killed after a timeout. */
+export function runProcess(file: string, args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     // vitest sets NODE_ENV=test, which puts oclif in development mode; a real run has none.
     const {NODE_ENV: _ignored, ...inherited} = process.env
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: {...inherited, NO_COLOR: '1', ...options.env},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const child = spawn(file, args, {env: {...inherited, NO_COLOR: '1', ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -86,6 +83,11 @@ export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?
     })
     child.stdin.end(options.input ?? '')
   })
+}
+
+/** Runs the built CLI (`bin/run.js`) and resolves with its exit code and output. */
+export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [CLI, ...args], options)
 }
 
 /** Runs tmux on a private socket with no user config. */

@@ -3,7 +3,7 @@
 import {mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {readStateSnapshot} from '../../src/lib/lock.js'
+import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {readSignals, type SignalRecord} from '../../src/lib/signals.js'
 import {acceptFirstLaunchModals} from '../../src/sim/accept.js'
 import {ROOT, runCli, type Sandbox, sandbox, startTmuxServer, tmux, waitFor} from './env.js'
@@ -111,4 +111,13 @@ export async function workingPool(options: {extraYaml?: string; turnMs?: number}
 /** The conversations a session resumed (SessionStart with source resume), with the home they ran under. */
 export async function resumes(p: Pool, session: string): Promise<{conversation: string | null; home: string | null}[]> {
   return (await p.signals(session)).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => ({conversation: s.conversation_id, home: s.config_dir}))
+}
+
+/** Marks both sandbox accounts exhausted far in the future (backup back first, at 10:00). */
+export async function exhaustEveryAccount(config: Parameters<typeof withStateLock>[0]): Promise<void> {
+  await withStateLock(config, {command: 'test'}, async (tx) => {
+    tx.state.accounts.main = {exhausted_until: '2099-01-01T12:00:00.000Z', last_hit: null}
+    tx.state.accounts.backup = {exhausted_until: '2099-01-01T10:00:00.000Z', last_hit: null}
+    await tx.commit()
+  })
 }

@@ -1,13 +1,12 @@
 // The drop-in scripts (bin/launch-agent.sh, bin/graceful-switch.sh) end to end: real tmux on a
 // private socket, the simulated claude, the built CLI found next to the scripts.
-import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
-import {ROOT, runCli, tempDir, tmux, waitFor} from '../helpers/env.js'
-import {makePool, type Pool, resumes, transcriptPrompts, waitStarted, workingPool} from '../helpers/pool.js'
+import {readStateSnapshot} from '../../src/lib/lock.js'
+import {ROOT, runCli, runProcess, tempDir, tmux, waitFor} from '../helpers/env.js'
+import {exhaustEveryAccount, makePool, type Pool, resumes, transcriptPrompts, waitStarted, workingPool} from '../helpers/pool.js'
 
 const LAUNCH = join(ROOT, 'bin', 'launch-agent.sh')
 const SWITCH = join(ROOT, 'bin', 'graceful-switch.sh')
@@ -20,22 +19,7 @@ interface Run {
 
 /** Runs a script as a user would (its own shebang), with stdin from `input` (a pipe: never a TTY). */
 function run(script: string, args: string[], options: {env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number} = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // vitest sets NODE_ENV=test, which puts oclif in development mode; a real run has none.
-    const {NODE_ENV: _ignored, ...inherited} = process.env
-    const child = spawn(script, args, {env: {...inherited, NO_COLOR: '1', ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code: code ?? (signal ? 128 : -1), stderr, stdout})
-    })
-    child.stdin.end(options.input ?? '')
-  })
+  return runProcess(script, args, {timeoutMs: 45_000, ...options})
 }
 
 let pool: Pool | undefined
@@ -209,11 +193,7 @@ describe('bin/graceful-switch.sh', () => {
   it('exits 75 and changes nothing when every account is exhausted', async () => {
     pool = await workingPool()
     const p = pool
-    await withStateLock(p.config, {command: 'test'}, async (tx) => {
-      tx.state.accounts.main = {exhausted_until: '2099-01-01T12:00:00.000Z', last_hit: null}
-      tx.state.accounts.backup = {exhausted_until: '2099-01-01T10:00:00.000Z', last_hit: null}
-      await tx.commit()
-    })
+    await exhaustEveryAccount(p.config)
     const before = readFileSync(join(p.config.stateDir, 'state.json'), 'utf8')
 
     const result = await run(SWITCH, ['--yes', '--config', p.configPath])

@@ -4,10 +4,10 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
-import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
+import {readStateSnapshot} from '../../src/lib/lock.js'
 import {tmux, waitFor} from '../helpers/env.js'
 import {deadEndpoint} from '../helpers/loopback.js'
-import {type Pool, resumes, workingPool as sharedWorkingPool} from '../helpers/pool.js'
+import {exhaustEveryAccount, type Pool, resumes, workingPool as sharedWorkingPool} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -97,11 +97,7 @@ describe('swap', () => {
   it('with every account exhausted: no swap, dispatch paused until the earliest reset, exit 75', async () => {
     pool = await workingPool()
     const p = pool
-    await withStateLock(p.config, {command: 'test'}, async (tx) => {
-      tx.state.accounts.main = {exhausted_until: '2099-01-01T12:00:00.000Z', last_hit: null}
-      tx.state.accounts.backup = {exhausted_until: '2099-01-01T10:00:00.000Z', last_hit: null}
-      await tx.commit()
-    })
+    await exhaustEveryAccount(p.config)
     const result = await p.cli(['swap'])
     expect(result.code).toBe(75)
     expect(result.stderr).toContain('all accounts are exhausted until 2099-01-01T10:00:00.000Z')

@@ -16,7 +16,7 @@ import {randomUUID} from 'node:crypto'
 import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import type {Config, Project} from '../config.js'
+import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {Task} from '../queue/task-file.js'
@@ -33,7 +33,7 @@ import {discoverProjects, queueDir} from '../queue/layout.js'
 import {fingerprintOf, writeInvalidMarker} from '../queue/markers.js'
 import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js'
 import {readSignals} from '../signals.js'
-import {type Claim, listDispatched, removeClaim, writeClaim} from './claims.js'
+import {type Claim, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
 
 export interface DispatchOptions {
@@ -105,9 +105,12 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
     for (const s of after.sessions.filter((x) => !x.paneDead)) live.set(s.name, s)
   }
 
+  // One listing of dispatched/ serves the pass: recovery looks at the unlaunched claims, settling at
+  // the launched ones, and whatever is still claimed afterwards keeps its session busy.
+  const dispatched = await listDispatched(projects)
   if (!options.dryRun) {
-    result.recovered = await recoverUnlaunched(config, tx, projects, live, deps, result)
-    result.finished = await settleFinishedTasks(config, tx, projects, deps)
+    result.recovered = await recoverUnlaunched(config, tx, dispatched, live, deps, result)
+    result.finished = await settleFinishedTasks(config, tx, projects, deps, dispatched)
   }
 
   // Judge every inbox. The marker changes (.blocked/.invalid) are made only once the pass is known
@@ -144,7 +147,8 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
 
   // A session named by a launched claim in dispatched/ is busy whatever state.json says (it may
   // have been rebuilt empty after corruption): never recycle a pane whose Claude may be mid-task.
-  const claimed = new Set((await listDispatched(projects)).flatMap((d) => (d.claim?.launched_at ? [d.claim.session] : [])))
+  const ended = new Set([...result.finished, ...result.recovered.filter((r) => r.outcome === 'requeued')].map((t) => `${t.project}/${t.task}`))
+  const claimed = new Set(dispatched.flatMap((d) => (d.claim && !ended.has(`${d.project}/${d.id}`) ? [d.claim.session] : [])))
   const free = freeSessions(config, tx, live).filter((name) => !claimed.has(name))
   const projectPaths = new Map(projects.map((p) => [p.name, p.path]))
   for (const [i, task] of ready.slice(0, free.length).entries()) {
@@ -279,13 +283,13 @@ async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: D
 async function recoverUnlaunched(
   config: Config,
   tx: Transaction,
-  projects: Project[],
+  dispatched: DispatchedTask[],
   live: Map<string, SessionInfo>,
   deps: DispatchDeps,
   result: Pick<DispatchResult, 'warnings'>,
 ): Promise<DispatchResult['recovered']> {
   const recovered: DispatchResult['recovered'] = []
-  for (const item of await listDispatched(projects)) {
+  for (const item of dispatched) {
     if (item.claim?.launched_at) continue
     const claim = item.claim
     const session = claim?.session ?? '?'

@@ -13,8 +13,8 @@ import {appendEvent} from '../events.js'
 import {renameNoReplace} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
 import {readSignals} from '../signals.js'
-import {isCleanStop} from '../stop.js'
-import {CLAIM_SUFFIX, listDispatched} from './claims.js'
+import {stopFor} from '../stop.js'
+import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from './claims.js'
 
 /** Moves every dispatched task whose conversation has stopped to done/; returns what it moved. */
 export async function settleFinishedTasks(
@@ -22,10 +22,11 @@ export async function settleFinishedTasks(
   tx: Transaction,
   projects: Project[],
   deps: {now: () => Date; log: Logger},
+  dispatched?: DispatchedTask[],
 ): Promise<{project: string; task: string; session: string}[]> {
   const finished: {project: string; task: string; session: string}[] = []
   const signalsBySession = new Map<string, Awaited<ReturnType<typeof readSignals>>>()
-  for (const item of await listDispatched(projects)) {
+  for (const item of dispatched ?? (await listDispatched(projects))) {
     const claim = item.claim
     if (!claim?.launched_at) continue
     let signals = signalsBySession.get(claim.session)
@@ -34,8 +35,7 @@ export async function settleFinishedTasks(
       signalsBySession.set(claim.session, signals)
     }
 
-    const stop = signals.find((s) => isCleanStop(s) && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
-    if (!stop) continue
+    if (!stopFor(claim, signals)) continue
     const dispatched = queueDir(item.projectPath, 'dispatched')
     const done = queueDir(item.projectPath, 'done')
     await mkdir(done, {recursive: true})

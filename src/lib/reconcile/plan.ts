@@ -9,7 +9,7 @@ import type {SignalRecord} from '../signals.js'
 import type {SessionRecord} from '../state.js'
 
 import {formatDuration} from '../duration.js'
-import {isCleanStop} from '../stop.js'
+import {stopFor} from '../stop.js'
 
 /**
  * A pane back at its shell counts as "Claude exited" only once Claude had started (a SessionStart
@@ -117,10 +117,7 @@ export interface ReconcilePlan {
 /** How a launched claim stands. */
 export type ClaimVerdict = 'finished' | 'gone' | 'exited' | 'starting' | 'running' | 'stale'
 
-/** The Stop record that ends a claim's run, if it arrived (the same rule as settleFinishedTasks). */
-export function stopFor(claim: Claim, signals: readonly SignalRecord[]): SignalRecord | undefined {
-  return signals.find((s) => isCleanStop(s) && s.conversation_id === claim.conversation_id && s.ts >= claim.claimed_at)
-}
+export {stopFor} from '../stop.js'
 
 /**
  * Judges a launched claim from its session and the hook records:
