@@ -7,7 +7,7 @@ import {randomUUID} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {cli, cpuPerRun} from '../lib.mjs'
+import {cli, cpuPerRun, root} from '../lib.mjs'
 
 export const title = 'lifecycle (reconcile, checkpoint, janitor)'
 
@@ -16,7 +16,7 @@ const N = 20
 export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'cf-bench-life-'))
   const socket = join(dir, 'tmux.sock')
-  const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], {stdio: 'pipe'}).toString()
+  const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'}).toString()
   const rows = []
   try {
     for (const d of ['main', 'backup', 'shared', 'proj/.agent-queue/dispatched']) mkdirSync(join(dir, d), {recursive: true})

@@ -14,7 +14,7 @@ export async function run() {
   for (const n of [20, 100]) {
     const dir = mkdtempSync(join(tmpdir(), 'cf-bench-quota-'))
     const socket = join(dir, 'tmux.sock')
-    const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], {stdio: 'pipe'})
+    const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'})
     try {
       for (const d of ['main', 'backup', 'shared']) mkdirSync(join(dir, d))
       const config = join(dir, 'config.yaml')

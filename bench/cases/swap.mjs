@@ -16,7 +16,7 @@ export async function run() {
   const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))
   const dir = mkdtempSync(join(tmpdir(), 'cf-bench-swap-'))
   const socket = join(dir, 'tmux.sock')
-  const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], {stdio: 'pipe'}).toString()
+  const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'}).toString()
   try {
     for (const d of ['main', 'backup', 'shared/projects', 'shared/file-history', 'shared/session-env', 'proj/.agent-queue/inbox']) mkdirSync(join(dir, d), {recursive: true})
     const config = join(dir, 'config.yaml')

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {queueDir} from '../../src/lib/queue/layout.js'
 import {type SignalRecord} from '../../src/lib/signals.js'
 import {acceptFirstLaunchModals} from '../../src/sim/accept.js'
-import {type CliResult, ROOT, runCli, type Sandbox, sandbox, tmux, waitFor} from '../helpers/env.js'
+import {type CliResult, ROOT, runCli, type Sandbox, sandbox, TMUX_CONF, tmux, waitFor} from '../helpers/env.js'
 
 export const SIM_BIN = join(ROOT, 'bin', 'claude-sim')
 export const STATES = ['inbox', 'dispatched', 'done', 'failed', 'archive'] as const
@@ -60,7 +60,7 @@ export interface DispatchJson {
 /** Starts the tmux server with a clean environment: the sims it runs must not see vitest's. */
 function startServer(socket: string, env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('tmux', ['-S', socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'keeper', '-x', '200', '-y', '50'], {env, timeout: 10_000}, (error, _stdout, stderr) => {
+    execFile('tmux', ['-S', socket, '-f', TMUX_CONF, 'new-session', '-d', '-s', 'keeper', '-x', '200', '-y', '50'], {env, timeout: 10_000}, (error, _stdout, stderr) => {
       if (error) reject(new Error(`tmux server did not start: ${stderr}`))
       else resolve()
     })

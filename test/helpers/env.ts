@@ -9,6 +9,8 @@ import {type Config, parseConfig} from '../../src/lib/config.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const CLI = join(ROOT, 'bin', 'run.js')
+/** The config every test tmux server starts with: panes run bash without the machine's rc files. */
+export const TMUX_CONF = join(ROOT, 'test', 'fixtures', 'tmux.conf')
 
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'cf-test-'): {dir: string; cleanup: () => void} {
@@ -90,10 +92,10 @@ export function runCli(args: string[], options: {env?: NodeJS.ProcessEnv; input?
   return runProcess(process.execPath, [CLI, ...args], options)
 }
 
-/** Runs tmux on a private socket with no user config. */
+/** Runs tmux on a private socket with the tests' config (it applies when the call starts the server). */
 export function tmux(socket: string, args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   return new Promise((resolve) => {
-    execFile('tmux', ['-S', socket, '-f', '/dev/null', ...args], {timeout: 10_000}, (error, stdout, stderr) => {
+    execFile('tmux', ['-S', socket, '-f', TMUX_CONF, ...args], {timeout: 10_000}, (error, stdout, stderr) => {
       resolve({code: error ? ((error as {code?: number}).code ?? 1) : 0, stderr, stdout})
     })
   })

@@ -12,7 +12,7 @@ import {queueDir} from '../../src/lib/queue/layout.js'
 import {type SignalRecord} from '../../src/lib/signals.js'
 import {validateSymlinks} from '../../src/lib/symlinks.js'
 import {acceptFirstLaunchModals} from '../../src/sim/accept.js'
-import {type CliResult, ROOT, runCli, type Sandbox, sandbox, tmux, waitFor} from '../helpers/env.js'
+import {type CliResult, ROOT, runCli, type Sandbox, sandbox, TMUX_CONF, tmux, waitFor} from '../helpers/env.js'
 
 export const SIM = join(ROOT, 'bin', 'claude-sim')
 
@@ -73,7 +73,7 @@ export async function lifecycleBox(extraYaml = '', options: {pool?: string; link
       // The server's environment is what every session's shell inherits (the sim's turn time).
       const path = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`
       await new Promise<void>((resolve, reject) => {
-        execFile('tmux', ['-S', box.socket, '-f', '/dev/null', 'new-session', '-d', '-s', 'keeper', '-x', '200', '-y', '50'], {env: {...process.env, CLAUDE_SIM_START_MS: '50', PATH: path, ...env}, timeout: 10_000}, (error) =>
+        execFile('tmux', ['-S', box.socket, '-f', TMUX_CONF, 'new-session', '-d', '-s', 'keeper', '-x', '200', '-y', '50'], {env: {...process.env, CLAUDE_SIM_START_MS: '50', PATH: path, ...env}, timeout: 10_000}, (error) =>
           error ? reject(error) : resolve(),
         )
       })

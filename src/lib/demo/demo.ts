@@ -151,7 +151,11 @@ async function buildSandbox(dir: string, socket: string, config: string, root: s
     utimesSync(path, old, old)
   }
 
-  await tmuxCall(socket, ['-f', '/dev/null', 'new-session', '-d', '-s', 'demo-operator', '-x', '200', '-y', '50'])
+  // The sandbox's panes run a plain bash: the machine's rc files (slow prompts, pyenv rehash and its
+  // lock file) are not part of the demo.
+  const conf = join(dir, 'tmux.conf')
+  writeFileSync(conf, 'set-option -g default-command "exec bash --noprofile --norc"\n')
+  await tmuxCall(socket, ['-f', conf, 'new-session', '-d', '-s', 'demo-operator', '-x', '200', '-y', '50'])
   await tmuxCall(socket, ['set-environment', '-g', 'CLAUDE_SIM_TURN_MS', String(options.turnMs)])
   await tmuxCall(socket, ['set-environment', '-g', 'CLAUDE_SIM_START_MS', '50'])
 }
