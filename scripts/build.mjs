@@ -8,7 +8,7 @@
 //  4. a warm-up run leaves dist/cli.cjs.cache, V8's compiled code for that bundle, so a timer run
 //     does not recompile the same code every 15 seconds (Node 20 has no module compile cache).
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative} from 'node:path'
@@ -67,15 +67,35 @@ await esbuild.build({
   platform: 'node',
   stdin: {contents: lines.join('\n'), loader: 'ts', resolveDir: root, sourcefile: 'cli-entry.ts'},
   target: 'node20',
+  // `BUILD_SOURCEMAP=1 npm run build`, for bench/profile.mjs: where a command's time goes, by source file.
+  sourcemap: process.env.BUILD_SOURCEMAP ? 'external' : false,
 })
 
 renameSync(join(root, 'dist', `cli.cjs.${process.pid}`), join(root, 'dist', 'cli.cjs'))
+if (process.env.BUILD_SOURCEMAP) renameSync(join(root, 'dist', `cli.cjs.${process.pid}.map`), join(root, 'dist', 'cli.cjs.map'))
 
-// Warm-up: one real run with cache writing enabled (a throw-away config, no tmux server).
+// Warm-up: the timer commands run once, as in production, with cache writing enabled: a throw-away
+// config and project, and a tmux server holding one session outside the pool (when tmux is
+// installed), so the code of the live paths is in the cache. The config cache is filled by a run
+// before it, so the warm-up itself finds it and the code cache does not carry the YAML parser and
+// zod, which a timer run with an unchanged config never loads.
 const sandbox = mkdtempSync(join(tmpdir(), 'cf-build-'))
+const socket = join(sandbox, 'tmux.sock')
+const tmux = (...args) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...args], {stdio: 'ignore', timeout: 5000})
 try {
   const config = join(sandbox, 'config.yaml')
-  writeFileSync(config, `state_dir: ./state\ntmux: {socket: ./tmux.sock}\naccounts: [{name: a, home: ./a}]\nshared: {root: ./s}\n`)
+  mkdirSync(join(sandbox, 'project'))
+  writeFileSync(config, `state_dir: ./state\ntmux: {socket: ./tmux.sock}\naccounts: [{name: a, home: ./a}]\nshared: {root: ./s}\nautonomous: {min: 0}\nprojects: [{name: p, path: ./project}]\n`)
+  try {
+    tmux('new-session', '-d', '-s', 'not-pool', '-x', '80', '-y', '24', 'sleep 600')
+  } catch {
+    process.stderr.write('build: no tmux here; the code cache covers the no-server paths only\n')
+  }
+
+  const env = {...process.env, XDG_CACHE_HOME: join(sandbox, 'cache')}
+  const cli = join(root, 'bin', 'run.js')
+  execFileSync(process.execPath, [cli, 'status', '--json', '--config', config], {env, stdio: 'ignore'})
+  rmSync(join(root, 'dist', 'cli.cjs.cache'), {force: true})
   // Every command a timer fires, in one process, so the cache holds all their compiled code.
   const runs = [
     ['status', '--config', config],
@@ -86,11 +106,12 @@ try {
     ['checkpoint', '--json', '--config', config],
     ['janitor', '--json', '--config', config],
   ]
-  execFileSync(process.execPath, [join(root, 'bin', 'run.js')], {
-    env: {...process.env, CLAUDE_FAILOVER_WARMUP: JSON.stringify(runs)},
-    stdio: 'ignore',
-  })
+  execFileSync(process.execPath, [cli], {env: {...env, CLAUDE_FAILOVER_WARMUP: JSON.stringify(runs)}, stdio: 'ignore'})
 } finally {
+  try {
+    tmux('kill-server')
+  } catch {}
+
   rmSync(sandbox, {force: true, recursive: true})
 }
 

@@ -72,7 +72,7 @@ async function world(tasksPerProject) {
   // Every account exhausted: the pass judges everything and stops before any tmux work.
   const {loadConfig} = await import(join(root, 'dist', 'lib', 'config.js'))
   const {withStateLock} = await import(join(root, 'dist', 'lib', 'lock.js'))
-  await withStateLock(loadConfig(config), {command: 'bench'}, async (tx) => {
+  await withStateLock(await loadConfig(config), {command: 'bench'}, async (tx) => {
     for (const account of ['main', 'backup']) tx.state.accounts[account] = {exhausted_until: '2099-01-01T00:00:00.000Z', last_hit: null}
     await tx.commit()
   })

@@ -10,7 +10,7 @@ export default defineCommand({
   },
   id: 'checkpoint',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {checkpointSessions} = await import('../lib/checkpoint/checkpoint.js')
     return checkpointSessions(config, {dryRun: ctx.flags['dry-run']}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
@@ -20,5 +20,6 @@ export default defineCommand({
     const rows = result.checkpoints.map((c) => [c.session, c.account ?? '-', c.task ?? '-', c.conversation_id ?? colour.warn('unknown'), c.last_tool_call ? `${c.last_tool_call.name} ${c.last_tool_call.summary}`.slice(0, 60) : '-'])
     return table(['session', 'account', 'task', 'conversation', 'last tool call'], rows)
   },
+  quiet: (result) => result.checkpoints.length === 0,
   summary: 'Snapshot each working session (conversation, transcript, last tool call) so it can resume elsewhere.',
 })

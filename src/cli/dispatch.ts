@@ -11,7 +11,7 @@ export default defineCommand({
   },
   id: 'dispatch',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {dispatch} = await import('../lib/dispatch/dispatch.js')
     return dispatch(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
@@ -28,5 +28,6 @@ export default defineCommand({
     if (result.paused_until) lines.push(colour.warn(`paused: every account is exhausted until ${result.paused_until}`))
     return lines.join('\n')
   },
+  quiet: (result) => result.dispatched.length + result.finished.length + result.blocked.length + result.invalid.length + result.recovered.length === 0 && !result.paused_until,
   summary: 'Hand ready inbox tasks to free pool sessions.',
 })

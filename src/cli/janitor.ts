@@ -15,7 +15,7 @@ export default defineCommand({
   },
   id: 'janitor',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {janitor} = await import('../lib/janitor/janitor.js')
     return janitor(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
@@ -25,5 +25,6 @@ export default defineCommand({
     const {describeJanitorAction} = await import('../lib/janitor/janitor.js')
     return table(['action', 'detail'], result.actions.map((a) => [result.dry_run ? `would ${a.action}` : a.action, describeJanitorAction(a)]))
   },
+  quiet: (result) => result.actions.length === 0,
   summary: 'Requeue stale claims, archive old done tasks, prune checkpoints, temp files, signals and logs.',
 })

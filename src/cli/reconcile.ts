@@ -18,7 +18,7 @@ export default defineCommand({
   },
   id: 'reconcile',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {reconcile} = await import('../lib/reconcile/reconcile.js')
     return reconcile(config, {boot: ctx.flags.boot, dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
@@ -30,5 +30,6 @@ export default defineCommand({
     const rows = result.actions.map((a) => [result.dry_run ? `would ${a.action}` : a.action, describeAction(a)])
     return table(['action', 'detail'], rows)
   },
+  quiet: (result) => !result.refused && result.actions.length === 0,
   summary: 'Keep the pool alive: repair dead sessions, settle finished, failed and stalled tasks.',
 })

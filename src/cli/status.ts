@@ -10,7 +10,7 @@ export default defineCommand({
   },
   id: 'status',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {attentionNeeded, gatherStatus} = await import('../lib/status.js')
     const report = await gatherStatus(config, {now: () => new Date(), tmux: tmuxFor(config)}, {events: ctx.flags.events})
     if (ctx.flags.check) {

@@ -13,7 +13,7 @@ export default defineCommand({
   },
   id: 'swap',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {swap} = await import('../lib/swap/swap.js')
     return swap(
       config,

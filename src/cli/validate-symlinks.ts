@@ -7,7 +7,7 @@ export default defineCommand({
   examples: ['<%= config.bin %> validate-symlinks', '<%= config.bin %> validate-symlinks --fix', '<%= config.bin %> validate-symlinks --account backup --json'],
   async run(ctx) {
     const {validateSymlinks} = await import('../lib/symlinks.js')
-    const report = await validateSymlinks(ctx.config(), {accounts: ctx.flags.account, fix: ctx.flags.fix && !ctx.flags['dry-run'], wait: ctx.flags.wait})
+    const report = await validateSymlinks(await ctx.config(), {accounts: ctx.flags.account, fix: ctx.flags.fix && !ctx.flags['dry-run'], wait: ctx.flags.wait})
     for (const fixed of report.fixed) ctx.log.info(`created ${fixed.path} -> ${fixed.target}`)
     return report
   },
@@ -25,8 +25,8 @@ export default defineCommand({
     ...WAIT_FLAG,
   },
   id: 'validate-symlinks',
-  render(report, ctx) {
-    const config = ctx.config()
+  async render(report, ctx) {
+    const config = await ctx.config()
     return report.ok ? `ok: ${config.accounts.length} account home(s) share ${config.shared.dirs.join(', ')} through ${config.shared.root}` : ''
   },
   summary: 'Check that every account home shares the same transcript roots (the startup guard).',

@@ -4,6 +4,8 @@
 //  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which systemd timers fire every
 //    15-30 s: it parses argv with node:util and never loads oclif (most of a run's start-up cost).
 // Both print through executeCommand and reportFailure below, so their output is the same.
+import {isatty} from 'node:tty'
+
 import type {Config} from './config.js'
 
 import {loadConfig} from './config.js'
@@ -60,7 +62,7 @@ export interface CommandContext<F> {
   json: boolean
   log: Logger
   /** Loads and validates the config named by --config (or the default places). */
-  config(): Config
+  config(): Promise<Config>
   /** Reads all of standard input. */
   stdin(): Promise<string>
 }
@@ -78,6 +80,11 @@ export interface CommandDef<T extends Record<string, FlagDef> = Record<string, F
   run(ctx: CommandContext<FlagValues<T>>): Promise<R>
   /** Human output for stdout; omitted when the command prints nothing on success. */
   render?(result: R, ctx: CommandContext<FlagValues<T>>): Promise<string> | string
+  /**
+   * True for a result that says only that nothing happened ("nothing to dispatch"): shown on a
+   * terminal, left out otherwise, so a timer's journal holds what changed, not 600 idle lines an hour.
+   */
+  quiet?(result: R): boolean
   /**
    * For a result that is printed but is not a success (problems found, a channel failed): the
    * error to report on stderr after the output, whose kind sets the exit code.
@@ -102,7 +109,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   parsed: {flags: Record<string, unknown>; args: Record<string, string | undefined>},
 ): Promise<R> {
   const json = parsed.flags.json === true
-  let config: Config | undefined
+  let config: Promise<Config> | undefined
   const ctx: CommandContext<FlagValues<T>> = {
     args: parsed.args,
     config: () => (config ??= loadConfig(parsed.flags.config as string | undefined)),
@@ -114,7 +121,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   const result = await def.run(ctx)
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-  } else if (def.render) {
+  } else if (def.render && !(def.quiet?.(result) && !isatty(1))) {
     const text = await def.render(result, ctx)
     if (text !== '') process.stdout.write(`${text}\n`)
   }

@@ -6,10 +6,15 @@ export interface Logger {
   warn(message: string): void
 }
 
-/** A logger writing `claude-failover: <message>` lines to a stream (stderr by default). */
-export function stderrLogger(stream: NodeJS.WritableStream = process.stderr): Logger {
+/**
+ * A logger writing `claude-failover: <message>` lines to a stream (stderr by default). stderr is
+ * looked up at the first line only: a quiet run never creates the stream (under systemd a socket to
+ * journald, whose set-up is a measurable part of a timer run's start-up).
+ */
+export function stderrLogger(stream?: NodeJS.WritableStream): Logger {
   const write = (prefix: string, message: string) => {
-    stream.write(`claude-failover: ${prefix}${message.replaceAll(/[\r\n]+/g, ' ')}\n`)
+    const out = stream ?? process.stderr
+    out.write(`claude-failover: ${prefix}${message.replaceAll(/[\r\n]+/g, ' ')}\n`)
   }
 
   return {

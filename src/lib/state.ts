@@ -3,58 +3,52 @@
 // read; a corrupt file is moved aside and rebuilt loudly, never silently reset (reliability P12).
 import {readdir, readFile, readlink, rename} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
-import * as z from 'zod'
 
 import type {Config} from './config.js'
 
 import {fsFailure} from './errors.js'
 import {ensurePrivateDir, writeFileAtomic} from './fs-atomic.js'
+import {type Checked, integer, isoTime, literal, nullable, object, oneOf, optional, parseShape, record, string, unknown, withDefault} from './shape.js'
 
 export const STATE_VERSION = 1
 
-const iso = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO-8601 time')
+const nullableTime = withDefault(nullable(isoTime), () => null)
+const nullableString = withDefault(nullable(string), () => null)
 
-const accountStateSchema = z.object({
-  exhausted_until: iso.nullable().default(null),
-  last_hit: z
-    .object({at: iso, session: z.string(), pattern: z.string(), snippet: z.string(), reset_at: iso.nullable()})
-    .nullable()
-    .default(null),
+const accountStateSchema = object({
+  exhausted_until: nullableTime,
+  last_hit: withDefault(nullable(object({at: isoTime, session: string, pattern: string, snippet: string, reset_at: nullable(isoTime)})), () => null),
 })
 
 export const SESSION_STATES = ['idle', 'starting', 'working', 'awaiting_input', 'stalled', 'dead'] as const
 
-const sessionStateSchema = z.object({
-  state: z.enum(SESSION_STATES),
-  task: z.string().nullable().default(null),
-  account: z.string().nullable().default(null),
-  conversation_id: z.string().nullable().default(null),
-  since: iso,
+const sessionStateSchema = object({
+  state: oneOf(SESSION_STATES),
+  task: nullableString,
+  account: nullableString,
+  conversation_id: nullableString,
+  since: isoTime,
   /** reconcile's stall watch: a hash of the pane's text and when progress was last seen (optional, a cache). */
-  watch: z
-    .object({conversation_id: z.string(), pane_hash: z.string(), progress_at: iso, stalled_at: iso.nullable().default(null)})
-    .optional(),
+  watch: optional(object({conversation_id: string, pane_hash: string, progress_at: isoTime, stalled_at: nullableTime})),
 })
 
-export const stateSchema = z.object({
-  version: z.literal(STATE_VERSION),
-  generation: z.number().int().min(0),
-  updated_at: iso.nullable().default(null),
-  active_account: z.string().nullable().default(null),
-  accounts: z.record(z.string(), accountStateSchema).default({}),
-  last_swap: z.object({at: iso, from: z.string().nullable(), to: z.string()}).nullable().default(null),
-  suspect: z
-    .record(z.string(), z.object({count: z.number().int().min(0), first_at: iso, last_at: iso, pattern: z.string()}))
-    .default({}),
-  sessions: z.record(z.string(), sessionStateSchema).default({}),
-  dispatch_paused_until: iso.nullable().default(null),
-  notified: z.record(z.string(), z.object({at: iso, message: z.string().optional()})).default({}),
-  swap_journal: z.unknown().nullable().default(null),
+export const stateSchema = object({
+  version: literal(STATE_VERSION),
+  generation: integer(0),
+  updated_at: nullableTime,
+  active_account: nullableString,
+  accounts: withDefault(record(accountStateSchema), () => ({})),
+  last_swap: withDefault(nullable(object({at: isoTime, from: nullable(string), to: string})), () => null),
+  suspect: withDefault(record(object({count: integer(0), first_at: isoTime, last_at: isoTime, pattern: string})), () => ({})),
+  sessions: withDefault(record(sessionStateSchema), () => ({})),
+  dispatch_paused_until: nullableTime,
+  notified: withDefault(record(object({at: isoTime, message: optional(string)})), () => ({})),
+  swap_journal: withDefault(unknown, () => null),
 })
 
-export type State = z.output<typeof stateSchema>
-export type AccountState = z.output<typeof accountStateSchema>
-export type SessionRecord = z.output<typeof sessionStateSchema>
+export type State = Checked<typeof stateSchema>
+export type AccountState = Checked<typeof accountStateSchema>
+export type SessionRecord = Checked<typeof sessionStateSchema>
 
 export const STATE_FILE = 'state.json'
 export const FENCE_DIR = 'fence'
@@ -141,15 +135,10 @@ export function parseStateText(text: string): StateRead {
     return {kind: 'corrupt', reason: `not JSON (${(error as Error).message})`}
   }
 
-  const result = stateSchema.safeParse(data)
-  if (!result.success) {
-    const issue = result.error.issues[0]
-    const where = issue?.path.length ? issue.path.join('.') : 'document'
-    return {kind: 'corrupt', reason: `does not match the schema at ${where}: ${issue?.message ?? 'invalid'}`}
-  }
-
+  const result = parseShape(stateSchema, data)
+  if (!result.ok) return {kind: 'corrupt', reason: `does not match the schema at ${result.path || 'document'}: ${result.message}`}
   // Accounts the config no longer lists are harmless; keep them so nothing is lost.
-  return {kind: 'ok', state: result.data}
+  return {kind: 'ok', state: result.value}
 }
 
 /** Moves a corrupt state file aside as `state.json.corrupt-<time>` and returns the new path. */

@@ -1,7 +1,7 @@
 // The one wrapper around tmux. Every call: an argument array (never a shell), a timeout, the
 // configured socket, and an exact target. Every call that changes a session (create, kill, type)
 // first asks the `owns` guard, so nothing outside the pool and the dedicated sessions is touched.
-import {spawn} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 
 import {fail, FailoverError} from './errors.js'
 
@@ -246,30 +246,18 @@ export class Tmux {
 
 /**
  * Runs a program with an argument array (never a shell), no stdin, and a hard deadline: past
- * `timeoutMs` it is killed with SIGKILL, so a hung tmux cannot hang a timer run. Node's own
- * child_process rather than execa: this runs on every timer tick, and execa's import and per-call
- * set-up were a measurable part of a run's start-up CPU (see VERSION.md 0.2.0).
+ * `timeoutMs` it is killed with SIGKILL, so a hung tmux cannot hang a timer run. Synchronous on
+ * purpose: a tmux client answers in milliseconds, the commands run their tmux calls one after the
+ * other anyway, and spawnSync needs none of the stream and socket machinery an asynchronous child's
+ * pipes load, which was a tenth of a timer run's start-up CPU. (Not execa either, for the same
+ * reason: see VERSION.md 0.2.0.) The event loop waits at most `timeoutMs`, far below the lock's
+ * stale time, and the lock's fencing makes even that harmless.
  */
-export function runBounded(file: string, args: string[], timeoutMs: number): Promise<{code: number | null; stdout: string; stderr: string; error?: 'ENOENT' | 'timeout' | string}> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {stdio: ['ignore', 'pipe', 'pipe']})
-    const out: Buffer[] = []
-    const err: Buffer[] = []
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      resolve({code: null, error: error.code ?? error.message, stderr: '', stdout: ''})
-    })
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      const result = {code, stderr: Buffer.concat(err).toString('utf8'), stdout: Buffer.concat(out).toString('utf8')}
-      resolve(timedOut ? {...result, error: 'timeout'} : result)
-    })
-  })
+export async function runBounded(file: string, args: string[], timeoutMs: number): Promise<{code: number | null; stdout: string; stderr: string; error?: 'ENOENT' | 'timeout' | string}> {
+  const result = spawnSync(file, args, {encoding: 'utf8', killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs})
+  const output = {code: result.status, stderr: result.stderr ?? '', stdout: result.stdout ?? ''}
+  const error = result.error as NodeJS.ErrnoException | undefined
+  if (error?.code === 'ETIMEDOUT') return {...output, error: 'timeout'}
+  if (error) return {...output, code: null, error: error.code ?? error.message}
+  return output
 }

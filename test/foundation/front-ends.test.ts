@@ -1,7 +1,9 @@
 // The fast path (bin/run.js → dist/cli.cjs, no oclif) and oclif's path must behave the same.
+import {copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {runCli, type Sandbox, sandbox} from '../helpers/env.js'
+import {CLI, ROOT, runCli, runProcess, type Sandbox, sandbox, startTmuxServer, tempDir, tmux, waitFor} from '../helpers/env.js'
 
 let box: Sandbox
 beforeAll(() => {
@@ -66,5 +68,48 @@ describe('fast path and oclif path', () => {
     expect(help.stdout).toContain('EXAMPLES')
     expect(help.stdout).toMatch(/EXIT CODES\n {2}0 success or nothing to do/)
     expect(help.stdout).toContain('75 temporary: lock busy')
+  })
+})
+
+describe('the fast path', () => {
+  it('never runs a stale code cache, even for a rebuilt bundle of the same length', async () => {
+    // V8 checks a code cache against the source length only; run.js keys it by size and mtime too.
+    const {cleanup, dir} = tempDir()
+    try {
+      for (const file of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs', 'dist/cli.cjs.cache']) {
+        mkdirSync(join(dir, dirname(file)), {recursive: true})
+        copyFileSync(join(ROOT, file), join(dir, file))
+      }
+
+      const missing = join(dir, 'nowhere.yaml')
+      const run = () => runProcess(process.execPath, [join(dir, 'bin', 'run.js'), 'status', '--config', missing])
+      expect((await run()).stderr).toContain('config file not found')
+      const bundle = join(dir, 'dist', 'cli.cjs')
+      const source = readFileSync(bundle, 'utf8')
+      writeFileSync(bundle, source.replace('config file not found', 'CONFIG FILE NOT FOUND'))
+      expect(statSync(bundle).size).toBe(Buffer.byteLength(source))
+      const first = await run()
+      expect(first.code).toBe(78)
+      expect(first.stderr).toContain('CONFIG FILE NOT FOUND')
+      // …and the cache it wrote for the new bundle is used from then on, with the same result.
+      expect((await run()).stderr).toContain('CONFIG FILE NOT FOUND')
+    } finally {
+      cleanup()
+    }
+  })
+
+  it('says "nothing to do" on a terminal only: a timer run with nothing to do prints nothing', async () => {
+    await startTmuxServer(box.socket)
+    try {
+      const args = ['dispatch', '--config', box.configPath]
+      const piped = await runCli(args)
+      expect(piped).toEqual({code: 0, stderr: '', stdout: ''})
+      expect(JSON.parse((await runCli([...args, '--json'])).stdout)).toMatchObject({dispatched: []})
+      const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ')
+      await tmux(box.socket, ['new-session', '-d', '-s', 'on-a-tty', '-x', '120', '-y', '20', `NO_COLOR=1 ${line}; sleep 30`])
+      await waitFor(async () => (await tmux(box.socket, ['capture-pane', '-p', '-t', '=on-a-tty:'])).stdout.includes('nothing to dispatch'))
+    } finally {
+      await tmux(box.socket, ['kill-server'])
+    }
   })
 })

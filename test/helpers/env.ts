@@ -5,7 +5,9 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {type Config, parseConfig} from '../../src/lib/config.js'
+import type {Config} from '../../src/lib/config.js'
+
+import {parseConfig} from '../../src/lib/config-schema.js'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const CLI = join(ROOT, 'bin', 'run.js')

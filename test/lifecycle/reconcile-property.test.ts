@@ -13,7 +13,7 @@ import {describe, expect, it} from 'vitest'
 
 import type {SessionInfo, Tmux} from '../../src/lib/tmux.js'
 
-import {parseConfig} from '../../src/lib/config.js'
+import {parseConfig} from '../../src/lib/config-schema.js'
 import {type Claim, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {memoryLogger} from '../../src/lib/log.js'
 import {ownedSessions} from '../../src/lib/pool.js'

@@ -3,7 +3,8 @@
 import {parseAllDocuments} from 'yaml'
 import {describe, expect, it} from 'vitest'
 
-import {simpleFrontmatter} from '../../src/lib/queue/task-file.js'
+import {validateFrontmatter} from '../../src/lib/queue/frontmatter.js'
+import {quickFields, readFrontmatter, simpleFrontmatter} from '../../src/lib/queue/task-file.js'
 
 const KEYS = ['priority', 'depends_on', 'timeout', 'cwd', 'retries', 'owner', '__proto__', 'Priority']
 const TOKENS = [
@@ -76,5 +77,37 @@ describe('simpleFrontmatter', () => {
     }
 
     expect(simpleFrontmatter('priority: 10\ndepends_on:\n  - a\n  - infra:b\ntimeout: 90m\r\ncwd: services/api\n# done\n')).toEqual({cwd: 'services/api', depends_on: ['a', 'infra:b'], priority: 10, timeout: '90m'})
+  })
+
+  it('checks plain values exactly as the zod schema does: never accepts what it refuses, never reads a value differently', () => {
+    const rand = random(20_261_121)
+    let quick = 0
+    let refused = 0
+    for (let i = 0; i < 20_000; i++) {
+      const source = generate(rand)
+      const data = simpleFrontmatter(source)
+      if (data === undefined) continue
+      const fields = quickFields(data)
+      const full = validateFrontmatter(data)
+      if (fields === undefined) {
+        refused += full.ok ? 0 : 1
+        continue
+      }
+
+      quick++
+      expect(full, source).toStrictEqual({ok: true, value: fields})
+    }
+
+    // Both branches are exercised: plenty settled without zod, plenty sent to it and refused there.
+    expect(quick).toBeGreaterThan(500)
+    expect(refused).toBeGreaterThan(500)
+  })
+
+  it('words a refusal the way the full path does', async () => {
+    expect(await readFrontmatter('priority: high\n')).toEqual({ok: false, reason: expect.stringMatching(/^priority: must be an integer \(got "high"\)/)})
+    expect(await readFrontmatter('timeout: 0s\n')).toEqual({ok: false, reason: expect.stringMatching(/^timeout: must be a duration with a unit, longer than 0/)})
+    expect(await readFrontmatter('cwd: ../up\n')).toEqual({ok: false, reason: expect.stringMatching(/^cwd: must stay inside the project/)})
+    expect(await readFrontmatter('retries: -1\n')).toEqual({ok: false, reason: expect.stringMatching(/^retries: must be an integer ≥ 0/)})
+    expect(await readFrontmatter('priority: 3\ndepends_on: [a, b:c]\n')).toEqual({ok: true, value: {dependsOn: ['a', 'b:c'], priority: 3, retries: 0}})
   })
 })

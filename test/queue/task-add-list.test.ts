@@ -55,7 +55,7 @@ describe('task add', () => {
     const path = join(inbox(), 'deploy.md')
     expect(JSON.parse(result.stdout)).toEqual({path, project: 'web', task: 'deploy'})
     const bytes = readFileSync(path)
-    const parsed = parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, {name: 'web', path: web})
+    const parsed = await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, {name: 'web', path: web})
     expect(parsed).toMatchObject({
       ok: true,
       task: {body: prompt, cwd: join(web, 'services', 'api'), id: 'deploy', priority: 10, retries: 2, timeoutMs: 90 * 60_000},

@@ -11,9 +11,9 @@ const meta = {ctimeMs: 2, ino: 3, mtimeMs: 1, path: '/srv/app/.agent-queue/inbox
 const parse = (text: string | Uint8Array) => parseTaskBytes(typeof text === 'string' ? Buffer.from(text) : text, meta, project)
 
 describe('parseTaskBytes', () => {
-  it('reads every key and keeps the body byte for byte', () => {
+  it('reads every key and keeps the body byte for byte', async () => {
     const body = 'Line one\n\n$(rm -rf ~) `id`; true && false | cat\nC-c Enter\n'
-    const result = parse(`---\npriority: 10\ndepends_on: [infra:build-base, lint]\ntimeout: 90m\ncwd: services/api\nretries: 2\n---\n${body}`)
+    const result = await parse(`---\npriority: 10\ndepends_on: [infra:build-base, lint]\ntimeout: 90m\ncwd: services/api\nretries: 2\n---\n${body}`)
     expect(result).toEqual({
       ok: true,
       task: {
@@ -37,31 +37,31 @@ describe('parseTaskBytes', () => {
     })
   })
 
-  it('refuses a cwd with a control character (it could never go into a launch line)', () => {
+  it('refuses a cwd with a control character (it could never go into a launch line)', async () => {
     for (const cwd of ['"sub\\tdir"', '"sub\\ndir"']) {
-      const result = parse(`---\ncwd: ${cwd}\n---\nWork there\n`)
+      const result = await parse(`---\ncwd: ${cwd}\n---\nWork there\n`)
       expect(result).toEqual({ok: false, reason: expect.stringMatching(/^cwd: must not contain control characters/)})
     }
   })
 
-  it('applies the defaults; no frontmatter means the whole file is the prompt', () => {
+  it('applies the defaults; no frontmatter means the whole file is the prompt', async () => {
     const text = '# Fix it\n\n---\nnot: frontmatter\n---\n'
-    const result = parse(text)
+    const result = await parse(text)
     expect(result).toMatchObject({ok: true, task: {body: text, cwd: '/srv/app', dependsOn: [], priority: 0, retries: 0}})
     expect(result.ok && 'timeoutMs' in result.task).toBe(false)
   })
 
-  it('accepts CRLF, an empty frontmatter, a bare string depends_on and a Markdown rule at the top', () => {
-    expect(parse('---\r\npriority: 3\r\n---\r\nBody\r\n')).toMatchObject({ok: true, task: {body: 'Body\r\n', priority: 3}})
-    expect(parse('---\n---\nBody')).toMatchObject({ok: true, task: {body: 'Body', priority: 0}})
-    expect(parse('---\n# only a comment\n---\nBody')).toMatchObject({ok: true, task: {body: 'Body'}})
-    expect(parse('---\ndepends_on: lint\n---\nBody')).toMatchObject({ok: true, task: {dependsOn: [{raw: 'lint'}]}})
-    expect(parse('-----\nBody')).toMatchObject({ok: true, task: {body: '-----\nBody'}})
+  it('accepts CRLF, an empty frontmatter, a bare string depends_on and a Markdown rule at the top', async () => {
+    expect(await parse('---\r\npriority: 3\r\n---\r\nBody\r\n')).toMatchObject({ok: true, task: {body: 'Body\r\n', priority: 3}})
+    expect(await parse('---\n---\nBody')).toMatchObject({ok: true, task: {body: 'Body', priority: 0}})
+    expect(await parse('---\n# only a comment\n---\nBody')).toMatchObject({ok: true, task: {body: 'Body'}})
+    expect(await parse('---\ndepends_on: lint\n---\nBody')).toMatchObject({ok: true, task: {dependsOn: [{raw: 'lint'}]}})
+    expect(await parse('-----\nBody')).toMatchObject({ok: true, task: {body: '-----\nBody'}})
   })
 
-  it('keeps YAML 1.2 core semantics: no dates, no yes/no booleans', () => {
-    expect(parse('---\npriority: 012\n---\nBody')).toMatchObject({ok: true, task: {priority: 12}})
-    expect(parse('---\ncwd: 2024-01-02\n---\nBody')).toMatchObject({ok: true, task: {cwd: '/srv/app/2024-01-02'}})
+  it('keeps YAML 1.2 core semantics: no dates, no yes/no booleans', async () => {
+    expect(await parse('---\npriority: 012\n---\nBody')).toMatchObject({ok: true, task: {priority: 12}})
+    expect(await parse('---\ncwd: 2024-01-02\n---\nBody')).toMatchObject({ok: true, task: {cwd: '/srv/app/2024-01-02'}})
   })
 
   // Every hostile or broken file: refused with a precise, one-line reason that shows an example.
@@ -111,28 +111,28 @@ describe('parseTaskBytes', () => {
     ['no body after frontmatter', '---\npriority: 1\n---', /^the prompt is empty/],
   ]
 
-  it.each(refused)('refuses %s', (_name, text, reason) => {
-    const result = parse(text)
+  it.each(refused)('refuses %s', async (_name, text, reason) => {
+    const result = await parse(text)
     expect(result.ok).toBe(false)
     if (result.ok) return
     expect(result.reason).toMatch(reason)
     expect(result.reason).not.toContain('\n')
   })
 
-  it('never runs a code engine and never pollutes prototypes', () => {
+  it('never runs a code engine and never pollutes prototypes', async () => {
     const sentinel = `__cf_pwned_${process.pid}`
     for (const tag of ['js', 'javascript', 'JavaScript', 'coffee']) {
-      parse(`---${tag}\nglobalThis.${sentinel} = true; ({priority: 1})\n---\nBody`)
+      await parse(`---${tag}\nglobalThis.${sentinel} = true; ({priority: 1})\n---\nBody`)
     }
 
-    parse('---\n__proto__: {polluted: true}\n---\nBody')
+    await parse('---\n__proto__: {polluted: true}\n---\nBody')
     expect((globalThis as Record<string, unknown>)[sentinel]).toBeUndefined()
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 })
 
 describe('splitFrontmatter', () => {
-  it('closes only on a line that is exactly ---', () => {
+  it('closes only on a line that is exactly ---', async () => {
     expect(splitFrontmatter('---\na: 1\n---x\n---\nBody')).toEqual({ok: true, value: {body: 'Body', bodyLine: 5, frontmatter: 'a: 1\n---x\n'}})
     expect(splitFrontmatter('---  \na: 1\n---\t\nBody')).toEqual({ok: true, value: {body: 'Body', bodyLine: 4, frontmatter: 'a: 1\n'}})
   })

@@ -1,7 +1,7 @@
 // The pure decision of `quota check`: what a poll's verdicts do to the state.
 import {describe, expect, it} from 'vitest'
 
-import {parseConfig} from '../../src/lib/config.js'
+import {parseConfig} from '../../src/lib/config-schema.js'
 import {decideQuota, type SessionVerdict} from '../../src/lib/quota/check.js'
 import type {UsageReading} from '../../src/lib/quota/usage.js'
 import {type State, STATE_VERSION} from '../../src/lib/state.js'

@@ -3,7 +3,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {parseConfig} from '../../src/lib/config.js'
+import {parseConfig} from '../../src/lib/config-schema.js'
 import {memoryLogger} from '../../src/lib/log.js'
 import {readUsage} from '../../src/lib/quota/usage.js'
 import {tempDir} from '../helpers/env.js'

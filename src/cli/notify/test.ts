@@ -10,7 +10,7 @@ export default defineCommand({
   id: 'notify:test',
   async run(ctx) {
     const {testNotifications} = await import('../../lib/notify/test.js')
-    return testNotifications(ctx.config(), {log: ctx.log})
+    return testNotifications(await ctx.config(), {log: ctx.log})
   },
   failure(report) {
     const failed = report.channels.filter((c) => !c.ok)

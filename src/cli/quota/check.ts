@@ -12,7 +12,7 @@ export default defineCommand({
   },
   id: 'quota:check',
   async run(ctx) {
-    const config = ctx.config()
+    const config = await ctx.config()
     const {checkQuota} = await import('../../lib/quota/check.js')
     return checkQuota(config, {dryRun: ctx.flags['dry-run'], wait: ctx.flags.wait}, {log: ctx.log, now: () => new Date(), tmux: tmuxFor(config)})
   },
@@ -25,5 +25,6 @@ export default defineCommand({
     if (result.swap && !result.swap.skipped) lines.push(colour.good(`swapped ${result.swap.from} -> ${result.swap.to}`))
     return lines.join('\n')
   },
+  quiet: (result) => result.decision.action === 'none' && !result.swap && result.usage.every((u) => !u.error) && result.sessions.every((s) => s.verdict !== 'quota_exhausted'),
   summary: 'Detect an exhausted account and fail the pool over.',
 })

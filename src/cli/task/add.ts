@@ -28,7 +28,7 @@ export default defineCommand({
     if ((file === undefined || file === '-') && process.stdin.isTTY) ctx.log.info('reading the prompt from the terminal; end it with Ctrl-D')
     const prompt = {stdin: process.stdin, ...(file === undefined ? {} : {file})}
     const {addTask} = await import('../../lib/queue/add.js')
-    return addTask(ctx.config(), {cwd, dependsOn: ctx.flags['depends-on'], id, priority, project, prompt, retries, timeout}, {now: () => new Date()})
+    return addTask(await ctx.config(), {cwd, dependsOn: ctx.flags['depends-on'], id, priority, project, prompt, retries, timeout}, {now: () => new Date()})
   },
   render: (result) => result.path,
   summary: "Add a task to a project's inbox (prompt from a file or stdin).",

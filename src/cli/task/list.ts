@@ -1,6 +1,6 @@
 import {defineCommand, flag} from '../../lib/command.js'
 import {fail} from '../../lib/errors.js'
-import {LIST_STATES, listTasks} from '../../lib/queue/list.js'
+import {LIST_STATES, type ListState} from '../../lib/queue/layout.js'
 
 export default defineCommand({
   aliases: ['task-list'],
@@ -12,11 +12,12 @@ export default defineCommand({
     state: flag.string({description: 'only tasks in this state', options: LIST_STATES}),
   },
   id: 'task:list',
-  run(ctx) {
+  async run(ctx) {
     const {project, state} = ctx.flags
     if (!project) throw fail('usage', 'missing --project: whose tasks to list; e.g. claude-failover task list --project web')
 
-    return listTasks(ctx.config(), {project, ...(state ? {state: state as (typeof LIST_STATES)[number]} : {})})
+    const {listTasks} = await import('../../lib/queue/list.js')
+    return listTasks(await ctx.config(), {project, ...(state ? {state: state as ListState} : {})})
   },
   async render(result) {
     const {colour, table} = await import('../../lib/render.js')

@@ -77,7 +77,8 @@ export async function runDemo(options: DemoOptions, log: Logger): Promise<DemoRe
   try {
     log.info(`demo: sandbox ${dir}`)
     await buildSandbox(dir, socket, config, root, options)
-    const cli = (args: string[]) => runCli(root, [...args, '--config', config, '--json'])
+    // The sandbox's config is validated once and cached inside the sandbox, not in ~/.cache.
+    const cli = (args: string[]) => runCli(root, [...args, '--config', config, '--json'], {XDG_CACHE_HOME: join(dir, 'cache')})
     const fixed = await cli(['validate-symlinks', '--fix'])
     if (fixed.code !== 0) throw fail('bug', `demo: the sandbox's shared links are broken: ${fixed.stderr.trim()}`)
     log.info(`demo: two accounts (main: 3 turns left, backup: plenty), ${TASKS.length} tasks with dependencies, pool of 3 sessions`)
@@ -175,9 +176,9 @@ function describeAction(action: unknown): string {
   return [a.action, a.task, a.session, a.reason].filter(Boolean).join(' ')
 }
 
-function runCli(root: string, args: string[]): Promise<Run> {
+function runCli(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...args], {env: {...process.env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...args], {env: {...process.env, NO_COLOR: '1', ...env}, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))

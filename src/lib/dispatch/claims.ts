@@ -4,29 +4,29 @@
 // anything is typed, and `launched_at` is set once the launch line has been sent.
 import {readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
-import * as z from 'zod'
 
 import {writeFileAtomic} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
+import {type Checked, integer, nullable, object, parseShape, string} from '../shape.js'
 
 export const CLAIM_SUFFIX = '.claim'
 
-const claimSchema = z.object({
-  account: z.string(),
-  attempt: z.number().int().min(1),
-  claimed_at: z.string(),
-  conversation_id: z.string(),
-  cwd: z.string(),
-  launched_at: z.string().nullable(),
-  pid: z.number().int(),
-  project: z.string(),
-  session: z.string(),
-  task: z.string(),
-  timeout_ms: z.number().int().positive().nullable(),
-  retries: z.number().int().min(0),
+const claimSchema = object({
+  account: string,
+  attempt: integer(1),
+  claimed_at: string,
+  conversation_id: string,
+  cwd: string,
+  launched_at: nullable(string),
+  pid: integer(),
+  project: string,
+  session: string,
+  task: string,
+  timeout_ms: nullable(integer(1)),
+  retries: integer(0),
 })
 
-export type Claim = z.output<typeof claimSchema>
+export type Claim = Checked<typeof claimSchema>
 
 /** The claim record's path for a task of a project (in dispatched/, or where the task moved on to). */
 export function claimPath(projectPath: string, taskId: string, state: 'dispatched' | 'done' | 'failed' = 'dispatched'): string {
@@ -41,8 +41,8 @@ export async function writeClaim(projectPath: string, claim: Claim): Promise<voi
 /** Reads a claim record; undefined when it is missing or unreadable. */
 export async function readClaim(projectPath: string, taskId: string, state: 'dispatched' | 'done' | 'failed' = 'dispatched'): Promise<Claim | undefined> {
   try {
-    const parsed = claimSchema.safeParse(JSON.parse(await readFile(claimPath(projectPath, taskId, state), 'utf8')))
-    return parsed.success ? parsed.data : undefined
+    const parsed = parseShape(claimSchema, JSON.parse(await readFile(claimPath(projectPath, taskId, state), 'utf8')))
+    return parsed.ok ? parsed.value : undefined
   } catch {
     return undefined
   }

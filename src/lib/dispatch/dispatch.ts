@@ -12,7 +12,6 @@
 // launch line still on the screen of a shell, for a fresh claim, means "not yet": decided on a
 // later pass; otherwise the half-typed line is cleared and the task goes back to the inbox. No
 // task is lost, none is delivered twice.
-import {randomUUID} from 'node:crypto'
 import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -35,6 +34,7 @@ import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js
 import {readSignals} from '../signals.js'
 import {type Claim, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
+import {randomUUID} from '../crypto.js'
 
 export interface DispatchOptions {
   dryRun?: boolean

@@ -5,9 +5,9 @@
 // Secrets come only from the environment variables the config names. Telegram puts the bot token
 // in the URL path, and undici quotes header values and URLs in some of its errors, so every error
 // text is scrubbed of every secret before it leaves this module.
-import {createHash} from 'node:crypto'
 
 import type {Config} from '../config.js'
+import {sha256Hex} from '../crypto.js'
 
 export type ChannelName = 'telegram' | 'email' | 'webhook'
 export type NotificationsConfig = Config['notifications']
@@ -284,7 +284,7 @@ function cut(text: string, max: number): string {
 
 /** A short digest so the idempotency key is stable across the retry and reveals nothing. */
 function fingerprint(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 32)
+  return sha256Hex(text).slice(0, 32)
 }
 
 function notConfigured(channel: ChannelName): ChannelResult {

@@ -214,7 +214,7 @@ export async function addTask(config: Config, options: AddTaskOptions, deps: Add
 /** Runs the file through the reader: `task add` can never create a task that a pass would mark .invalid. */
 async function validate(text: string, prompt: string, path: string, project: Project): Promise<void> {
   const bytes = Buffer.from(text, 'utf8')
-  const parsed = await finishTask(parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
+  const parsed = await finishTask(await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
   if (!parsed.ok) throw fail(/^cwd/.test(parsed.reason) ? 'usage' : 'invalidData', `the task would be refused: ${parsed.reason}`)
   if (parsed.task.body !== prompt) throw fail('bug', `the task file for ${relative(project.path, path)} does not read back as the prompt given`)
 }

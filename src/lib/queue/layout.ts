@@ -12,6 +12,10 @@ export const QUEUE_DIR = '.agent-queue'
 export const QUEUE_STATES = ['inbox', 'dispatched', 'done', 'failed', 'archive'] as const
 export type QueueState = (typeof QUEUE_STATES)[number]
 
+/** The states `task list --state` accepts: the folders, with inbox split by its markers. */
+export const LIST_STATES = ['inbox', 'blocked', 'invalid', 'dispatched', 'done', 'failed', 'archive'] as const
+export type ListState = (typeof LIST_STATES)[number]
+
 /** The folder holding a project's tasks in one state. */
 export function queueDir(projectPath: string, state: QueueState): string {
   return join(projectPath, QUEUE_DIR, state)

@@ -8,13 +8,10 @@ import type {Config} from '../config.js'
 
 import {readClaim} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
-import {discoverProjects, queueDir, type QueueState} from './layout.js'
+import {discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'
 import {BLOCKED_SUFFIX, blockedMarkerPath, INVALID_SUFFIX, readInvalidMarker, readMarkerReason} from './markers.js'
 import {quoteInput} from './task-file.js'
 
-/** The states `task list --state` accepts: the folders, with inbox split by its markers. */
-export const LIST_STATES = ['inbox', 'blocked', 'invalid', 'dispatched', 'done', 'failed', 'archive'] as const
-export type ListState = (typeof LIST_STATES)[number]
 
 export interface ListedTask {
   task: string

@@ -251,7 +251,7 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
   }
 
   const {stat} = read
-  const parsed = await finishTask(parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}, project), project.path)
+  const parsed = await finishTask(await parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}, project), project.path)
   if (!parsed.ok) return invalid(parsed.reason, stat)
   if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
 

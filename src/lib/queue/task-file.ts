@@ -10,10 +10,7 @@
 import {closeSync, constants, fstatSync, openSync, readSync, realpathSync} from 'node:fs'
 import type {Stats} from 'node:fs'
 import {basename, isAbsolute, relative, resolve, sep} from 'node:path'
-import {parseAllDocuments} from 'yaml'
-import * as z from 'zod'
 
-import {editDistance} from '../text.js'
 import {parseDuration} from '../duration.js'
 import {isTaskId} from './layout.js'
 
@@ -24,15 +21,15 @@ export const MAX_YAML_ALIASES = 50
 /** The frontmatter keys a task file may use. */
 export const TASK_KEYS = ['priority', 'depends_on', 'timeout', 'cwd', 'retries'] as const
 
-const EXAMPLES: Record<(typeof TASK_KEYS)[number], string> = {
+export const EXAMPLES: Record<(typeof TASK_KEYS)[number], string> = {
   cwd: 'cwd: services/api',
   depends_on: 'depends_on: [other-project:build-base, lint]',
   priority: 'priority: 10',
   retries: 'retries: 1',
   timeout: 'timeout: 90m',
 }
-const FRONTMATTER_EXAMPLE = '"---" / "priority: 10" / "---" then the prompt'
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+export const FRONTMATTER_EXAMPLE = '"---" / "priority: 10" / "---" then the prompt'
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** The project a task belongs to, as config.ts and layout.ts describe it. */
 export interface TaskProject {
@@ -228,114 +225,59 @@ export function simpleFrontmatter(source: string): Record<string, unknown> | und
 }
 
 /**
- * Parses frontmatter as YAML 1.2 core: no custom tags (`!!js/function` is refused, not turned into
- * a string), unique keys, at most MAX_YAML_ALIASES alias expansions. Returns a plain mapping.
+ * Frontmatter text → validated fields. The plain subset (simpleFrontmatter) with valid values is
+ * read and checked here; anything else, and anything wrong, goes to the full YAML 1.2 parser and
+ * the zod schema in frontmatter.ts, loaded only then, which also word every error message.
  */
-export function parseFrontmatter(source: string, firstLine = 2): Outcome<Record<string, unknown>> {
+export async function readFrontmatter(source: string): Promise<Outcome<TaskFields>> {
   const simple = simpleFrontmatter(source)
-  if (simple) return {ok: true, value: simple}
-  // parseAllDocuments, not parseDocument: the latter silently drops a second document after `--- `.
-  const docs = parseAllDocuments(source, {logLevel: 'silent', prettyErrors: true, schema: 'core', strict: true, uniqueKeys: true, version: '1.2'})
-  if (!Array.isArray(docs)) return {ok: false, reason: `frontmatter is not valid YAML; e.g. ${FRONTMATTER_EXAMPLE}`}
-  if (docs.length > 1) return {ok: false, reason: `frontmatter holds more than one YAML document (a line starting with "---" or "..."); write one mapping, e.g. ${FRONTMATTER_EXAMPLE}`}
-  const doc = docs[0]
-  if (!doc) return {ok: true, value: {}}
-  const problem = doc.errors[0] ?? doc.warnings[0]
-  if (problem) {
-    const pos = problem.linePos?.[0]
-    const where = pos ? `line ${pos.line + firstLine - 1}, column ${pos.col}: ` : ''
-    const what = problem.code === 'TAG_RESOLVE_FAILED' ? 'uses a YAML tag that is not allowed' : 'is not valid YAML'
-    return {ok: false, reason: `frontmatter ${what} (${where}${problem.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}); e.g. ${FRONTMATTER_EXAMPLE}`}
-  }
-
-  let data: unknown
-  try {
-    data = doc.toJS({maxAliasCount: MAX_YAML_ALIASES})
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    const reason = /alias/i.test(message) ? `uses too many YAML aliases (more than ${MAX_YAML_ALIASES} expansions)` : `cannot be read (${message.split('\n')[0]})`
-    return {ok: false, reason: `frontmatter ${reason}; write plain values, e.g. ${FRONTMATTER_EXAMPLE}`}
-  }
-
-  if (data === null || data === undefined) return {ok: true, value: {}}
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    return {ok: false, reason: `frontmatter must be a mapping of keys (got ${Array.isArray(data) ? 'a list' : quoteInput(data)}); e.g. ${EXAMPLES.priority}`}
-  }
-
-  return {ok: true, value: data as Record<string, unknown>}
+  const quick = simple && quickFields(simple)
+  if (quick) return {ok: true, value: quick}
+  const full = await import('./frontmatter.js')
+  const data = simple ? {ok: true as const, value: simple} : full.parseFrontmatter(source)
+  if (!data.ok) return data
+  return full.validateFrontmatter(data.value)
 }
 
-const durationSchema = z.string({error: 'must be a duration with a unit'}).transform((value, ctx) => {
-  const ms = parseDuration(value)
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({code: 'custom', message: 'must be a duration with a unit, longer than 0'})
-    return z.NEVER
+/**
+ * The fields of plain frontmatter when every value is valid; undefined otherwise (the full path then
+ * decides and explains). Never accepts what the zod schema refuses, nor reads a value differently:
+ * test/queue/frontmatter-fast-path.test.ts compares both on a generated corpus.
+ */
+export function quickFields(data: Record<string, unknown>): TaskFields | undefined {
+  const {cwd, depends_on: dependsOn, priority = 0, retries = 0, timeout} = data
+  if (!Number.isSafeInteger(priority) || !Number.isSafeInteger(retries) || (retries as number) < 0) return undefined
+  const fields: TaskFields = {dependsOn: [], priority: priority as number, retries: retries as number}
+  if (typeof dependsOn === 'string') fields.dependsOn = [dependsOn]
+  else if (Array.isArray(dependsOn) && dependsOn.every((entry) => typeof entry === 'string')) fields.dependsOn = [...(dependsOn as string[])]
+  else if (dependsOn !== undefined) return undefined
+  if (timeout !== undefined) {
+    const ms = typeof timeout === 'string' ? parseDuration(timeout) : undefined
+    if (ms === undefined || ms <= 0) return undefined
+    fields.timeoutMs = ms
   }
 
-  return ms
-})
+  if (cwd !== undefined) {
+    if (cwdProblem(cwd)) return undefined
+    fields.cwd = cwd as string
+  }
 
-const cwdSchema = z
-  .string({error: 'must be a folder path relative to the project root'})
-  .min(1, 'must be a folder path relative to the project root')
-  .refine((value) => !isAbsolute(value) && !value.startsWith('~'), 'must be relative to the project root, not absolute')
-  .refine((value) => !escapes(value), 'must stay inside the project')
+  return fields
+}
+
+/** Why a frontmatter `cwd` is unusable, or undefined when it is fine (the zod schema uses the same rules). */
+export function cwdProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return 'must be a folder path relative to the project root'
+  if (isAbsolute(value) || value.startsWith('~')) return 'must be relative to the project root, not absolute'
+  if (escapes(value)) return 'must stay inside the project'
   // It goes into the launch line, single-quoted; a control character could never be typed there.
   // eslint-disable-next-line no-control-regex
-  .refine((value) => !/[\u0000-\u001F\u007F]/.test(value), 'must not contain control characters (tab, newline…)')
-
-const frontmatterSchema = z.strictObject({
-  cwd: cwdSchema.optional(),
-  depends_on: z
-    .union([z.string(), z.array(z.string())], {error: 'must be a task id or a list of them'})
-    .transform((value) => (typeof value === 'string' ? [value] : value))
-    .optional(),
-  priority: z.number({error: 'must be an integer'}).int('must be an integer').optional(),
-  retries: z.number({error: 'must be an integer ≥ 0'}).int('must be an integer ≥ 0').min(0, 'must be an integer ≥ 0').optional(),
-  timeout: durationSchema.optional(),
-})
-
-/** Validates parsed frontmatter strictly: known keys only, each of the right type. */
-export function validateFrontmatter(data: Record<string, unknown>): Outcome<TaskFields> {
-  for (const key of Object.getOwnPropertyNames(data)) {
-    if (FORBIDDEN_KEYS.has(key)) return {ok: false, reason: `frontmatter key ${quoteInput(key)} is not allowed; allowed keys: ${TASK_KEYS.join(', ')}, e.g. ${EXAMPLES.priority}`}
-  }
-
-  const result = frontmatterSchema.safeParse(data)
-  if (!result.success) return {ok: false, reason: result.error.issues.map((issue) => describeIssue(issue, data)).join('; ')}
-  const {cwd, depends_on: dependsOn = [], priority = 0, retries = 0, timeout} = result.data
-  return {ok: true, value: {dependsOn, priority, retries, ...(cwd === undefined ? {} : {cwd}), ...(timeout === undefined ? {} : {timeoutMs: timeout})}}
-}
-
-function describeIssue(issue: z.core.$ZodIssue, data: Record<string, unknown>): string {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => {
-        const lower = key.toLowerCase()
-        const hint = TASK_KEYS.find((known) => editDistance(lower, known) <= 2 || (lower.length >= 3 && known.startsWith(lower)))
-        return `unknown frontmatter key ${quoteInput(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed keys: ${TASK_KEYS.join(', ')}, e.g. ${EXAMPLES[hint ?? 'priority']}`
-      })
-      .join('; ')
-  }
-
-  const key = String(issue.path[0] ?? '') as (typeof TASK_KEYS)[number]
-  const where = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('')
-  const value = valueAt(data, issue.path)
-  return `${where || 'frontmatter'}: ${issue.message} (got ${value === undefined ? 'nothing' : quoteInput(value)}); e.g. ${EXAMPLES[key] ?? EXAMPLES.priority}`
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let current = root
-  for (const part of path) {
-    if (current === null || typeof current !== 'object') return undefined
-    current = (current as Record<PropertyKey, unknown>)[part]
-  }
-
-  return current
+  if (/[\u0000-\u001F\u007F]/.test(value)) return 'must not contain control characters (tab, newline…)'
+  return undefined
 }
 
 /** True when a relative path climbs out of its base (`..`, `a/../../b`). */
-function escapes(path: string): boolean {
+export function escapes(path: string): boolean {
   const rel = relative('/base', resolve('/base', path))
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)
 }
@@ -396,7 +338,7 @@ export interface TaskFileMeta {
  * Everything about a task file that needs no filesystem: encoding, NUL bytes, frontmatter, schema,
  * the prompt. The `cwd` is checked lexically here; readTaskFile adds the realpath check.
  */
-export function parseTaskBytes(bytes: Uint8Array, meta: TaskFileMeta, project: TaskProject): TaskFileResult {
+export async function parseTaskBytes(bytes: Uint8Array, meta: TaskFileMeta, project: TaskProject): Promise<TaskFileResult> {
   const named = taskIdFromName(basename(meta.path))
   if (!named.ok) return named
   if (bytes.length > MAX_TASK_BYTES) return {ok: false, reason: tooLarge(bytes.length)}
@@ -412,9 +354,7 @@ export function parseTaskBytes(bytes: Uint8Array, meta: TaskFileMeta, project: T
   if (!split.ok) return split
   let fields: TaskFields = {dependsOn: [], priority: 0, retries: 0}
   if (split.value.frontmatter !== undefined) {
-    const data = parseFrontmatter(split.value.frontmatter)
-    if (!data.ok) return data
-    const valid = validateFrontmatter(data.value)
+    const valid = await readFrontmatter(split.value.frontmatter)
     if (!valid.ok) return valid
     fields = valid.value
   }
@@ -567,6 +507,6 @@ export async function readTaskFile(path: string, project: TaskProject): Promise<
   if (read.kind === 'refused') return {ok: false, reason: read.reason}
   if (read.kind === 'unsettled') return {ok: false, reason: 'changed while being read (still being written?); it is read again on the next pass'}
   const {stat} = read
-  const parsed = parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path, size: stat.size}, project)
+  const parsed = await parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path, size: stat.size}, project)
   return finishTask(parsed, project.path)
 }

@@ -8,26 +8,26 @@
 // (the window between the two) re-records the same run on the next pass and counts it once.
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import * as z from 'zod'
 
 import {writeFileAtomic} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
+import {array, boolean, type Checked, object, parseShape, string, withDefault} from '../shape.js'
 
 export const LEDGER_SUFFIX = '.attempts'
 
-const runSchema = z.object({
-  conversation_id: z.string(),
-  session: z.string(),
-  at: z.string(),
-  reason: z.string(),
+const runSchema = object({
+  conversation_id: string,
+  session: string,
+  at: string,
+  reason: string,
   /** False for a run lost through no fault of the task (a stale claim): it does not use a retry. */
-  counted: z.boolean().default(true),
+  counted: withDefault(boolean, () => true),
 })
 
-const ledgerSchema = z.object({runs: z.array(runSchema).default([])})
+const ledgerSchema = object({runs: withDefault(array(runSchema), () => [])})
 
-export type LedgerRun = z.output<typeof runSchema>
-export type Ledger = z.output<typeof ledgerSchema>
+export type LedgerRun = Checked<typeof runSchema>
+export type Ledger = Checked<typeof ledgerSchema>
 
 /** The ledger's path while the task lives (in inbox/, whatever folder the task is in). */
 export function ledgerPath(projectPath: string, taskId: string): string {
@@ -37,8 +37,8 @@ export function ledgerPath(projectPath: string, taskId: string): string {
 /** Reads a ledger; an empty one when it is missing or unreadable (never throws). */
 export async function readLedger(projectPath: string, taskId: string): Promise<Ledger> {
   try {
-    const parsed = ledgerSchema.safeParse(JSON.parse(await readFile(ledgerPath(projectPath, taskId), 'utf8')))
-    return parsed.success ? parsed.data : {runs: []}
+    const parsed = parseShape(ledgerSchema, JSON.parse(await readFile(ledgerPath(projectPath, taskId), 'utf8')))
+    return parsed.ok ? parsed.value : {runs: []}
   } catch {
     return {runs: []}
   }

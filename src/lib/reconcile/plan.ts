@@ -2,7 +2,6 @@
 // the state cache in, the actions that bring them in line out. No I/O and no clock here: the plan is
 // what `--dry-run` prints and what the property test drives. Level-triggered: every rule looks only
 // at what is observed now, and applying a plan leaves a world whose next plan is empty.
-import {createHash} from 'node:crypto'
 
 import type {Claim} from '../dispatch/claims.js'
 import type {SignalRecord} from '../signals.js'
@@ -10,6 +9,7 @@ import type {SessionRecord} from '../state.js'
 
 import {formatDuration} from '../duration.js'
 import {stopFor} from '../stop.js'
+import {sha256Hex} from '../crypto.js'
 
 /**
  * A pane back at its shell counts as "Claude exited" only once Claude had started (a SessionStart
@@ -175,7 +175,7 @@ export function paneHash(text: string): string {
     .map((line) => line.trimEnd())
     .join('\n')
     .trimEnd()
-  return createHash('sha256').update(normalized).digest('hex').slice(0, 16)
+  return sha256Hex(normalized).slice(0, 16)
 }
 
 /** The plan that brings the pool, the folders and the cache in line. Pure. */

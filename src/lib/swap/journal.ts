@@ -10,7 +10,6 @@
 //   relaunched → type the continue message where a session was mid-task, mark it continued
 // then `last_swap` is recorded, the journal closed and the swap notified.
 import {setTimeout as sleep} from 'node:timers/promises'
-import * as z from 'zod'
 
 import type {Config} from '../config.js'
 import {type Logger, trace} from '../log.js'
@@ -26,35 +25,36 @@ import {isShell} from '../pane.js'
 import {classifyPane} from '../quota/classify.js'
 import {readSignals} from '../signals.js'
 import {repointLink} from '../symlinks.js'
+import {array, boolean, type Checked, nullable, object, oneOf, parseShape, string, withDefault} from '../shape.js'
 
 export const JOURNAL_STEPS = ['planned', 'killed', 'flipped', 'relaunched'] as const
 
-const journalSessionSchema = z.object({
-  name: z.string(),
-  kind: z.enum(['pool', 'dedicated']),
-  cwd: z.string(),
-  conversation_id: z.string().nullable(),
+const journalSessionSchema = object({
+  name: string,
+  kind: oneOf(['pool', 'dedicated'] as const),
+  cwd: string,
+  conversation_id: nullable(string),
   /** Why the conversation is not resumed (no id, transcript unreachable). */
-  skip_reason: z.string().nullable(),
-  task: z.string().nullable(),
-  working: z.boolean(),
-  relaunched: z.boolean(),
-  continued: z.boolean(),
-  awaiting_input: z.boolean().default(false),
+  skip_reason: nullable(string),
+  task: nullable(string),
+  working: boolean,
+  relaunched: boolean,
+  continued: boolean,
+  awaiting_input: withDefault(boolean, () => false),
 })
 
-export const journalSchema = z.object({
-  id: z.string(),
-  started_at: z.string(),
-  from: z.string().nullable(),
-  to: z.string(),
-  reason: z.string(),
-  step: z.enum(JOURNAL_STEPS),
-  sessions: z.array(journalSessionSchema),
+export const journalSchema = object({
+  id: string,
+  started_at: string,
+  from: nullable(string),
+  to: string,
+  reason: string,
+  step: oneOf(JOURNAL_STEPS),
+  sessions: array(journalSessionSchema),
 })
 
-export type Journal = z.output<typeof journalSchema>
-export type JournalSession = z.output<typeof journalSessionSchema>
+export type Journal = Checked<typeof journalSchema>
+export type JournalSession = Checked<typeof journalSessionSchema>
 
 export interface SwapRollDeps {
   tmux: Tmux
@@ -69,9 +69,9 @@ export interface SwapRollDeps {
 /** Reads the journal from the state; a journal that does not parse is reported and dropped. */
 export function readJournal(tx: Transaction, log: Logger): Journal | null {
   if (tx.state.swap_journal === null || tx.state.swap_journal === undefined) return null
-  const parsed = journalSchema.safeParse(tx.state.swap_journal)
-  if (parsed.success) return parsed.data
-  log.warn(`the swap journal in state.json is unreadable (${parsed.error.issues[0]?.message ?? 'invalid'}); dropping it: reconcile will repair the pool`)
+  const parsed = parseShape(journalSchema, tx.state.swap_journal)
+  if (parsed.ok) return parsed.value
+  log.warn(`the swap journal in state.json is unreadable (${parsed.path || 'journal'}: ${parsed.message}); dropping it: reconcile will repair the pool`)
   tx.state.swap_journal = null
   return null
 }

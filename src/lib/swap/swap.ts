@@ -1,6 +1,5 @@
 // `swap` (SPEC §5): fail the whole pool over to another account, one swap at a time under the state
 // lock, journaled so that a crash at any step is rolled forward (see journal.ts).
-import {randomUUID} from 'node:crypto'
 import {access, readdir} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
@@ -22,6 +21,7 @@ import {discoverProjects} from '../queue/layout.js'
 import {isConversationId, readSignals} from '../signals.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
 import {type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
+import {randomUUID} from '../crypto.js'
 
 export interface SwapOptions {
   to?: string
