@@ -105,6 +105,8 @@ try {
     ['reconcile', '--json', '--config', config],
     ['checkpoint', '--json', '--config', config],
     ['janitor', '--json', '--config', config],
+    ['tick', '--config', config],
+    ['tick', '--json', '--config', config],
   ]
   execFileSync(process.execPath, [cli], {env: {...env, CLAUDE_FAILOVER_WARMUP: JSON.stringify(runs)}, stdio: 'ignore'})
 } finally {

@@ -2,11 +2,11 @@
 // only from validated tokens, each single-quoted for a POSIX shell. The prompt itself is never
 // typed: the shell reads it from a file (`"$(cat -- '<file>')"`), so nothing in a task body can
 // become a keystroke, a shell word or a tmux key name.
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from './config.js'
 
+import {readFile} from './fs.js'
 import {fail} from './errors.js'
 import {writeFileAtomic} from './fs-atomic.js'
 import {packageRoot} from './paths.js'

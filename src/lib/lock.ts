@@ -9,12 +9,12 @@
 // process read, and (2) claims the next generation by creating `fence/<n>` with O_EXCL, which only
 // one process can do. A process that loses either check writes nothing and exits 75.
 import {appendFileSync} from 'node:fs'
-import {readFile, stat, unlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from './config.js'
 import type {Logger} from './log.js'
 
+import {readFile, stat, unlink, writeFile} from './fs.js'
 import {fail, FailoverError, fsFailure} from './errors.js'
 import {appendEvent} from './events.js'
 import {crashpoint} from './crashpoint.js'

@@ -1,9 +1,10 @@
 // Hook records: what Claude Code told us through its hooks (SPEC §6), one JSON line per event in
 // `state_dir/signals/<session>.jsonl`, appended with O_APPEND (one write per line, so concurrent
 // hooks never interleave). Only node built-ins here: the hook handler must start in milliseconds.
-import {mkdir, open} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {mkdir} from './fs.js'
 import {parseJsonLines, readTail} from './tail.js'
 
 export const SIGNALS_DIR = 'signals'
@@ -92,6 +93,23 @@ export async function appendSignal(stateDir: string, record: SignalRecord): Prom
 }
 
 /** The last `count` records of a session (newest last), reading only the file's tail. */
+/**
+ * readSignals for one pass over many tasks: each session's records are read once, however many
+ * tasks and steps ask (a pass is milliseconds; a record appended meanwhile is seen next pass).
+ */
+export function signalReader(stateDir: string, count = 500): (session: string) => Promise<SignalRecord[]> {
+  const read = new Map<string, Promise<SignalRecord[]>>()
+  return (session) => {
+    let records = read.get(session)
+    if (!records) {
+      records = readSignals(stateDir, session, count)
+      read.set(session, records)
+    }
+
+    return records
+  }
+}
+
 export async function readSignals(stateDir: string, session: string, count = 50): Promise<SignalRecord[]> {
   const tail = await readTail(signalsPath(stateDir, session), 256 * 1024)
   if (!tail) return []

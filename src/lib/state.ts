@@ -1,11 +1,11 @@
 // state.json: the small cache of what cannot be seen in the folders or in tmux (active account,
 // exhausted-until times, suspected-hit counters, last swap, the swap journal). Validated on every
 // read; a corrupt file is moved aside and rebuilt loudly, never silently reset (reliability P12).
-import {readdir, readFile, readlink, rename} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Config} from './config.js'
 
+import {readdir, readFile, readlink, rename} from './fs.js'
 import {fsFailure} from './errors.js'
 import {ensurePrivateDir, writeFileAtomic} from './fs-atomic.js'
 import {type Checked, integer, isoTime, literal, nullable, object, oneOf, optional, parseShape, record, string, unknown, withDefault} from './shape.js'

@@ -2,11 +2,11 @@
 // resolves to `shared.root/<dir>`, so that a conversation started under one account can be resumed
 // under another. A missing link would let Claude Code create a private directory and silently fork
 // the transcripts. No auto-heal of divergence: `--fix` only creates links where nothing exists.
-import {lstat, mkdir, readlink, realpath, rename, symlink, unlink} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
 import type {Config} from './config.js'
 
+import {lstat, mkdir, readlink, realpath, rename, symlink, unlink} from './fs.js'
 import {fsFailure} from './errors.js'
 import {fsyncDir, pathExists, tempPathFor} from './fs-atomic.js'
 import {withStateLock} from './lock.js'

@@ -1,21 +1,23 @@
 // Reading the end of an append-only file (events.jsonl, signals, transcripts that grow to many
 // megabytes) without reading the whole of it. Node built-ins only: the hook handler imports this.
-import {open} from 'node:fs/promises'
+// Synchronous calls behind a promise, like lib/fs.ts: three thread-pool round trips per file were
+// most of what reading 20 transcripts cost a timer run.
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 
 /** The last `bytes` of a file, from the start of a whole line; undefined when it cannot be read. */
 export async function readTail(path: string, bytes: number): Promise<{text: string; size: number; mtimeMs: number} | undefined> {
-  let handle
+  let fd: number
   try {
-    handle = await open(path, 'r')
+    fd = openSync(path, 'r')
   } catch {
     return undefined
   }
 
   try {
-    const info = await handle.stat()
+    const info = fstatSync(fd)
     const length = Math.min(bytes, info.size)
     const buffer = Buffer.alloc(length)
-    const {bytesRead} = await handle.read(buffer, 0, length, info.size - length)
+    const bytesRead = readSync(fd, buffer, 0, length, info.size - length)
     let text = buffer.subarray(0, bytesRead).toString('utf8')
     // A read that starts mid-file starts mid-line: drop the partial first line.
     if (info.size > length) text = text.slice(text.indexOf('\n') + 1)
@@ -23,7 +25,7 @@ export async function readTail(path: string, bytes: number): Promise<{text: stri
   } catch {
     return undefined
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }
 

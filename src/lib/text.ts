@@ -15,3 +15,21 @@ export function editDistance(a: string, b: string): number {
 
   return row[b.length] as number
 }
+
+/**
+ * A 53-bit hash of a text as 14 hex digits (cyrb53): for telling whether a text changed, never for
+ * security. Plain arithmetic: no node:crypto to load on a timer run.
+ */
+export function textHash(text: string): string {
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 2_654_435_761)
+    h2 = Math.imul(h2 ^ c, 1_597_334_677)
+  }
+
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2_246_822_507) ^ Math.imul(h2 ^ (h2 >>> 13), 3_266_489_909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2_246_822_507) ^ Math.imul(h1 ^ (h1 >>> 13), 3_266_489_909)
+  return (4_294_967_296 * (2_097_151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0')
+}

@@ -35,6 +35,13 @@ interface RunResult {
 }
 
 const SEP = '\u001F'
+/** tmux commands that change nothing (anything else forgets the last survey). */
+const READ_ONLY = new Set(['capture-pane', 'display-message', 'has-session', 'list-panes', 'list-sessions'])
+
+export interface Survey {
+  running: boolean
+  sessions: SessionInfo[]
+}
 const NO_SERVER = /no server running|error connecting to|server exited unexpectedly|no current client/i
 /** Keys that may be sent by name; everything else goes through sendLiteral. */
 export const NAMED_KEYS = new Set(['Enter', 'Escape', 'Up', 'Down', 'Left', 'Right', 'Tab', 'BTab', 'C-c', 'C-u', '1', '2', '3'])
@@ -63,7 +70,20 @@ export function literalArgument(text: string): string {
 
 /** A tmux client bound to one server socket. */
 export class Tmux {
+  /** The last survey, for as long as nothing was created, killed or typed into since. */
+  private last: Survey | undefined
+  private primed: Survey | undefined
+
   constructor(private readonly options: TmuxOptions) {}
+
+  /**
+   * Between the steps of one run (`tick`): the next survey answers with the last one taken, unless
+   * a session was created, killed or typed into since. Only that one survey: any later one (a step
+   * polling for a session to come up) asks tmux again.
+   */
+  handOver(): void {
+    this.primed = this.last
+  }
 
   /** Every session on the server with its pane facts; an empty list when no server runs. */
   async listSessions(): Promise<SessionInfo[]> {
@@ -71,11 +91,14 @@ export class Tmux {
   }
 
   /** Whether a server answers, and its sessions, in one tmux call. */
-  async survey(): Promise<{running: boolean; sessions: SessionInfo[]}> {
+  async survey(): Promise<Survey> {
+    const primed = this.primed
+    this.primed = undefined
+    if (primed) return {running: primed.running, sessions: [...primed.sessions]}
     const format = ['#{session_name}', '#{pane_id}', '#{pane_pid}', '#{pane_dead}', '#{pane_current_command}', '#{pane_current_path}', '#{pane_in_mode}', '#{session_created}'].join(SEP)
     const result = await this.run(['list-panes', '-a', '-F', format])
     if (!result.ok) {
-      if (result.noServer) return {running: false, sessions: []}
+      if (result.noServer) return (this.last = {running: false, sessions: []})
       throw this.failure('list sessions', result)
     }
 
@@ -95,6 +118,7 @@ export class Tmux {
       })
     }
 
+    this.last = {running: true, sessions: [...seen.values()]}
     return {running: true, sessions: [...seen.values()]}
   }
 
@@ -234,6 +258,7 @@ export class Tmux {
   }
 
   private async run(args: string[]): Promise<RunResult> {
+    if (!READ_ONLY.has(args[0] ?? '')) this.last = undefined
     const prefix = [...(this.options.extraArgs ?? []), ...(this.options.socket ? ['-S', this.options.socket] : [])]
     const result = await runBounded(this.options.binary ?? 'tmux', [...prefix, ...args], this.options.timeoutMs)
     if (result.error === 'ENOENT') throw fail('unavailable', 'tmux is not installed (Debian/Ubuntu: sudo apt-get install tmux)')

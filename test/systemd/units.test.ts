@@ -134,15 +134,15 @@ describe('systemd-analyze verify', () => {
   it('would catch what it is here for: a typo only on stderr (exit 0), a missing binary by its exit code', () => {
     const {cleanup, dir} = tempDir('cf-units-bad-')
     try {
-      const timer = readFileSync(join(installed.dir, 'claude-failover-dispatch.timer'), 'utf8').replace('OnUnitActiveSec=', 'OnUnitActivSec=')
-      writeFileSync(join(dir, 'claude-failover-dispatch.timer'), timer)
-      writeFileSync(join(dir, 'claude-failover-dispatch.service'), readFileSync(join(installed.dir, 'claude-failover-dispatch.service'), 'utf8'))
-      const typo = verify([join(dir, 'claude-failover-dispatch.timer'), join(dir, 'claude-failover-dispatch.service')])
+      const timer = readFileSync(join(installed.dir, 'claude-failover-tick.timer'), 'utf8').replace('OnUnitActiveSec=', 'OnUnitActivSec=')
+      writeFileSync(join(dir, 'claude-failover-tick.timer'), timer)
+      writeFileSync(join(dir, 'claude-failover-tick.service'), readFileSync(join(installed.dir, 'claude-failover-tick.service'), 'utf8'))
+      const typo = verify([join(dir, 'claude-failover-tick.timer'), join(dir, 'claude-failover-tick.service')])
       expect(typo.stderr).toMatch(/Unknown key.*OnUnitActivSec/)
 
-      const service = readFileSync(join(installed.dir, 'claude-failover-dispatch.service'), 'utf8').replace(`ExecStart=${process.execPath} `, 'ExecStart=/nonexistent/node ')
-      writeFileSync(join(dir, 'claude-failover-dispatch.service'), service)
-      const missing = verify([join(dir, 'claude-failover-dispatch.service')])
+      const service = readFileSync(join(installed.dir, 'claude-failover-tick.service'), 'utf8').replace(`ExecStart=${process.execPath} `, 'ExecStart=/nonexistent/node ')
+      writeFileSync(join(dir, 'claude-failover-tick.service'), service)
+      const missing = verify([join(dir, 'claude-failover-tick.service')])
       expect(missing.code).not.toBe(0)
       expect(missing.stderr).toMatch(/nonexistent\/node/)
     } finally {
@@ -189,11 +189,9 @@ describe('the units', () => {
   it('every oneshot has a start timeout, counts 75 as success, and calls the CLI by absolute path', () => {
     expect(oneshots.sort()).toEqual([
       'claude-failover-checkpoint.service',
-      'claude-failover-dispatch.service',
       'claude-failover-janitor.service',
-      'claude-failover-quota-check.service',
       'claude-failover-reconcile-boot.service',
-      'claude-failover-reconcile.service',
+      'claude-failover-tick.service',
     ])
     for (const file of oneshots) {
       const unit = shipped[file]
@@ -205,20 +203,16 @@ describe('the units', () => {
       expect(words(unit, 'Service', 'ExecStart').slice(0, 2), file).toEqual([SHIPPED_NODE, SHIPPED_CLI])
     }
 
-    // A detected limit swaps inside quota check's run: it gets more time than a dispatch pass.
-    expect(timespanUs(one(shipped['claude-failover-quota-check.service'], 'Service', 'TimeoutStartSec'))).toBeGreaterThan(
-      timespanUs(one(shipped['claude-failover-dispatch.service'], 'Service', 'TimeoutStartSec')),
-    )
+    // A detected limit swaps inside the tick's quota check: it gets the time of a swap of a full pool.
+    expect(timespanUs(one(shipped['claude-failover-tick.service'], 'Service', 'TimeoutStartSec'))).toBeGreaterThanOrEqual(5 * 60e6)
   })
 
   it('each oneshot runs the command it is named after, and the CLI knows the command and its flags', () => {
     const expected: Record<string, string> = {
       'claude-failover-checkpoint.service': 'checkpoint',
-      'claude-failover-dispatch.service': 'dispatch',
       'claude-failover-janitor.service': 'janitor',
-      'claude-failover-quota-check.service': 'quota check',
       'claude-failover-reconcile-boot.service': 'reconcile --boot --wait',
-      'claude-failover-reconcile.service': 'reconcile',
+      'claude-failover-tick.service': 'tick',
     }
     for (const file of oneshots) {
       const args = words(shipped[file], 'Service', 'ExecStart').slice(2)
@@ -308,7 +302,7 @@ describe('the units', () => {
   })
 
   it('every timer names an existing oneshot', () => {
-    expect(timers.length).toBe(5)
+    expect(timers.length).toBe(3)
     for (const file of timers) {
       const target = one(shipped[file], 'Timer', 'Unit') ?? file.replace(/\.timer$/, '.service')
       expect(Object.keys(shipped), `${file} -> ${target}`).toContain(target)
@@ -316,12 +310,10 @@ describe('the units', () => {
     }
   })
 
-  it('the cadences: dispatch and quota check 30 s, reconcile 15 s, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
+  it('the cadences: the tick (quota check, reconcile, dispatch) 20 s, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
     const periodic: Record<string, number> = {
       'claude-failover-checkpoint.timer': 300,
-      'claude-failover-dispatch.timer': 30,
-      'claude-failover-quota-check.timer': 30,
-      'claude-failover-reconcile.timer': 15,
+      'claude-failover-tick.timer': 20,
     }
     for (const [file, seconds] of Object.entries(periodic)) {
       const timer = shipped[file]

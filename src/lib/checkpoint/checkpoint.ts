@@ -7,7 +7,6 @@
 // It takes no lock: it changes nothing shared (each run writes new files under unique names, by
 // temp file + rename, so a reader never sees half a checkpoint), and the swap calls it while
 // holding the lock itself.
-import {mkdir, readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from '../config.js'
@@ -15,6 +14,7 @@ import type {Logger} from '../log.js'
 import type {State} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
+import {mkdir, readdir, readFile} from '../fs.js'
 import {type Claim, listDispatched} from '../dispatch/claims.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {readStateSnapshot} from '../lock.js'

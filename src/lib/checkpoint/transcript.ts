@@ -1,9 +1,9 @@
 // Reading Claude Code transcripts (reference claude-code.md §3.2, §4) without reading them whole:
 // a transcript grows to many megabytes, and checkpoint runs every few minutes for every session, so
 // only the last TAIL_BYTES are ever read, and the last tool call is looked for there.
-import {readdir, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
+import {readdir, stat} from '../fs.js'
 import {readTail as readFileTail} from '../tail.js'
 
 /** How much of a transcript's end is read. */

@@ -2,9 +2,9 @@
 // account, time and the conversation id chosen at dispatch. The task's move to dispatched/ is the
 // claim itself (only one process can win the link); the record is written and fsynced before
 // anything is typed, and `launched_at` is set once the launch line has been sent.
-import {readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {readdir, readFile, unlink} from '../fs.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
 import {type Checked, integer, nullable, object, parseShape, string} from '../shape.js'

@@ -12,7 +12,6 @@
 // launch line still on the screen of a shell, for a fresh claim, means "not yet": decided on a
 // later pass; otherwise the half-typed line is cleared and the task goes back to the inbox. No
 // task is lost, none is delivered twice.
-import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from '../config.js'
@@ -21,6 +20,7 @@ import type {Transaction} from '../lock.js'
 import type {Task} from '../queue/task-file.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
+import {mkdir, unlink} from '../fs.js'
 import {crashpoint} from '../crashpoint.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace, writeFileAtomic} from '../fs-atomic.js'

@@ -2,17 +2,17 @@
 // (SPEC §3 "Finishing"): the task moves to done/ with its claim record, and its session is free.
 // Level-triggered: it looks only at the folders and the hook records, so dispatch and reconcile
 // can both run it and a second run finds nothing to do.
-import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config, Project} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 
+import {mkdir, unlink} from '../fs.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
-import {readSignals} from '../signals.js'
+import {signalReader} from '../signals.js'
 import {stopFor} from '../stop.js'
 import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from './claims.js'
 
@@ -23,19 +23,13 @@ export async function settleFinishedTasks(
   projects: Project[],
   deps: {now: () => Date; log: Logger},
   dispatched?: DispatchedTask[],
+  signals = signalReader(config.stateDir),
 ): Promise<{project: string; task: string; session: string}[]> {
   const finished: {project: string; task: string; session: string}[] = []
-  const signalsBySession = new Map<string, Awaited<ReturnType<typeof readSignals>>>()
   for (const item of dispatched ?? (await listDispatched(projects))) {
     const claim = item.claim
     if (!claim?.launched_at) continue
-    let signals = signalsBySession.get(claim.session)
-    if (!signals) {
-      signals = await readSignals(config.stateDir, claim.session, 500)
-      signalsBySession.set(claim.session, signals)
-    }
-
-    if (!stopFor(claim, signals)) continue
+    if (!stopFor(claim, await signals(claim.session))) continue
     const dispatched = queueDir(item.projectPath, 'dispatched')
     const done = queueDir(item.projectPath, 'done')
     await mkdir(done, {recursive: true})

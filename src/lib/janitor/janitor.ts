@@ -3,7 +3,7 @@
 // rotate events.jsonl. It deletes only what this tool made and names only by its own patterns;
 // inbox/ task files and markers are never touched. `--dry-run` lists and changes nothing (and
 // takes no lock). Each step is idempotent, so a run killed anywhere is finished by the next one.
-import {lstat, mkdir, open, readdir, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 
 import type {Config, Project} from '../config.js'
@@ -12,6 +12,7 @@ import type {Transaction} from '../lock.js'
 import type {State} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
+import {lstat, mkdir, readdir, readFile, rename, stat, unlink} from '../fs.js'
 import {CHECKPOINT_DIR, parseCheckpointName} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
 import {listDispatched} from '../dispatch/claims.js'

@@ -11,12 +11,13 @@
 //   3. the temp name is unlinked and the inbox fsynced: the delivery is durable before we say so.
 import {randomBytes} from 'node:crypto'
 import {constants, lstatSync, statSync} from 'node:fs'
-import {link, mkdir, open, unlink} from 'node:fs/promises'
+import {open} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {stringify} from 'yaml'
 
 import type {Config, Project} from '../config.js'
 
+import {link, mkdir, unlink} from '../fs.js'
 import {parseDuration} from '../duration.js'
 import {fail, fsFailure} from '../errors.js'
 import {fsyncDir, tempPathFor} from '../fs-atomic.js'

@@ -1,11 +1,11 @@
 // Where tasks live (SPEC §3): a task's state is the folder its file is in.
 //   <project>/.agent-queue/{inbox,dispatched,done,failed,archive}/<task_id>.md
 // plus `.blocked` / `.invalid` markers beside a task in inbox/. Dot-files are in-progress writes.
-import {readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config, Project} from '../config.js'
 
+import {readdir, stat} from '../fs.js'
 import {NAME} from '../config.js'
 
 export const QUEUE_DIR = '.agent-queue'

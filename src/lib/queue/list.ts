@@ -1,11 +1,11 @@
 // `task list` (SPEC §3): a project's tasks by state, read from the folders alone (no lock, writes
 // nothing). Blocked and invalid tasks show the reason from their marker, as the last dispatch pass
 // judged them (the same rule `status` counts by); claimed ones show their claim record.
-import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from '../config.js'
 
+import {readdir} from '../fs.js'
 import {readClaim} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
 import {discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'

@@ -15,13 +15,13 @@
 // only airtight delivery is to write elsewhere and rename into inbox/, as `task add` does.
 import type {Dirent, Stats} from 'node:fs'
 import {lstatSync} from 'node:fs'
-import {readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {DependencyCache} from './dependencies.js'
 import type {TaskFingerprint} from './markers.js'
 import type {Task, TaskProject} from './task-file.js'
 
+import {readdir} from '../fs.js'
 import {fsFailure} from '../errors.js'
 import {checkDependencies} from './dependencies.js'
 import {queueDir} from './layout.js'

@@ -2,12 +2,12 @@
 // OAuth usage endpoint (reference §5.1), so the pool can move before it hits the wall. The token
 // comes only from the environment variable the account names (`usage_token_env`); answers are
 // cached for `cache_ttl` in state_dir/usage-cache.json, and a failure never fails the check.
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 
+import {readFile} from '../fs.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs-atomic.js'
 
 export interface UsageReading {

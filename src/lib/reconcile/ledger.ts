@@ -6,9 +6,9 @@
 // Each run is recorded under the conversation id its dispatch chose, and recording the same run
 // twice changes nothing: a process killed after writing the ledger but before moving the task
 // (the window between the two) re-records the same run on the next pass and counts it once.
-import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {readFile} from '../fs.js'
 import {writeFileAtomic} from '../fs-atomic.js'
 import {queueDir} from '../queue/layout.js'
 import {array, boolean, type Checked, object, parseShape, string, withDefault} from '../shape.js'

@@ -9,7 +9,7 @@ import type {SessionRecord} from '../state.js'
 
 import {formatDuration} from '../duration.js'
 import {stopFor} from '../stop.js'
-import {sha256Hex} from '../crypto.js'
+import {textHash} from '../text.js'
 
 /**
  * A pane back at its shell counts as "Claude exited" only once Claude had started (a SessionStart
@@ -175,7 +175,7 @@ export function paneHash(text: string): string {
     .map((line) => line.trimEnd())
     .join('\n')
     .trimEnd()
-  return sha256Hex(normalized).slice(0, 16)
+  return textHash(normalized)
 }
 
 /** The plan that brings the pool, the folders and the cache in line. Pure. */

@@ -10,7 +10,6 @@
 //      sessions reported;
 //   5. notifications go out (de-duplicated against state.notified) and the state is committed.
 // Level-triggered: a second run right after finds nothing to do (`actions: []`).
-import {unlink} from 'node:fs/promises'
 import {homedir} from 'node:os'
 
 import type {Config, Project} from '../config.js'
@@ -18,8 +17,9 @@ import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {Tmux} from '../tmux.js'
 
+import {unlink} from '../fs.js'
 import {crashpoint} from '../crashpoint.js'
-import {listDispatched} from '../dispatch/claims.js'
+import {type DispatchedTask, listDispatched} from '../dispatch/claims.js'
 import {settleFinishedTasks} from '../dispatch/finish.js'
 import {fail, FailoverError} from '../errors.js'
 import {appendEvent} from '../events.js'
@@ -39,10 +39,11 @@ import {
 } from '../notify/notifier.js'
 import {poolSessionNames} from '../pool.js'
 import {discoverProjects} from '../queue/layout.js'
+import {signalReader} from '../signals.js'
 import {rollForwardSwap} from '../swap/journal.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
 import {type ReconcileAction, type ReconcilePlan, planReconcile} from './plan.js'
-import {gatherSnapshot, twinOf} from './snapshot.js'
+import {folderListing, gatherSnapshot, twinOf} from './snapshot.js'
 import {completeMove, failRun, moveSidecar, requeueRun} from './task-end.js'
 
 export {describeAction, planReconcile, type ReconcileAction, type ReconcilePlan, type ReconcileSnapshot} from './plan.js'
@@ -136,8 +137,14 @@ async function reconcileLocked(config: Config, options: ReconcileOptions, deps: 
   result.warnings.push(...warnings)
   // Moves cut between link and unlink are finished before settling: settling a task that is also
   // still in inbox/ would leave it in two states.
-  result.actions.push(...(await completeInterruptedMoves(config, tx, projects, deps)))
-  const finished = await settleFinishedTasks(config, tx, projects, deps)
+  // The tasks in dispatched/ are listed (with their claims) once, and again only after a step moved some.
+  let items = await listDispatched(projects)
+  const signals = signalReader(config.stateDir)
+  const moves = await completeInterruptedMoves(config, tx, items, deps)
+  result.actions.push(...moves)
+  if (moves.length > 0) items = await listDispatched(projects)
+  const finished = await settleFinishedTasks(config, tx, projects, deps, items, signals)
+  if (finished.length > 0) items = await listDispatched(projects)
   for (const f of finished) {
     result.actions.push({action: 'finish-task', project: f.project, session: f.session, task: f.task})
     tx.state.notified = clearNotified(tx.state.notified, taskKeys(f.project, f.task))
@@ -145,7 +152,7 @@ async function reconcileLocked(config: Config, options: ReconcileOptions, deps: 
 
   // The pool as it is now: surveyed again only when a rolled-forward swap changed it.
   const survey = rolled.length > 0 ? await requireTmux(deps) : first
-  const snapshot = await gatherSnapshot({config, now: deps.now(), projects, sessions: survey.sessions, state: tx.state, tmux: deps.tmux})
+  const snapshot = await gatherSnapshot({config, items, now: deps.now(), projects, sessions: survey.sessions, signals, state: tx.state, tmux: deps.tmux})
   const plan = planReconcile(snapshot)
   const applied = await applyReconcile(config, tx, plan, {...deps, projects}, offered)
   result.actions.push(...applied.actions)
@@ -165,10 +172,11 @@ async function reconcileLocked(config: Config, options: ReconcileOptions, deps: 
 }
 
 /** Finishes every move a killed process left with two names for one inode (reliability P1). */
-async function completeInterruptedMoves(config: Config, tx: Transaction, projects: Project[], deps: ReconcileDeps): Promise<ReconcileAction[]> {
+async function completeInterruptedMoves(config: Config, tx: Transaction, items: DispatchedTask[], deps: ReconcileDeps): Promise<ReconcileAction[]> {
   const done: ReconcileAction[] = []
-  for (const item of await listDispatched(projects)) {
-    const to = await twinOf(item.projectPath, item.id)
+  const listing = folderListing()
+  for (const item of items) {
+    const to = await twinOf(item.projectPath, item.id, listing)
     if (!to || !(await completeMove(config, tx, {project: item.project, projectPath: item.projectPath, task: item.id}, to, deps))) continue
     done.push({action: 'complete-move', project: item.project, reason: `the task was both in dispatched/ and ${to}/ (a move cut short)`, task: item.id, to})
   }

@@ -1,20 +1,20 @@
 // Gathering what reconcile (and the janitor) look at: tmux, the queue folders, the hook records,
 // the transcripts' mtimes and the state cache, read once into a plain snapshot for the pure planner.
 // Read-only: nothing here changes a file or a session.
-import {lstat, readdir, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config, Project} from '../config.js'
 import type {State} from '../state.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
+import {lstat, readdir, stat} from '../fs.js'
 import {deriveTranscriptPath} from '../checkpoint/transcript.js'
 import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from '../dispatch/claims.js'
 import {pathExists} from '../fs-atomic.js'
 import {isShell} from '../pane.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {queueDir, type QueueState} from '../queue/layout.js'
-import {readSignals, type SignalRecord} from '../signals.js'
+import {type SignalRecord, signalReader} from '../signals.js'
 import {failures, LEDGER_SUFFIX, readLedger} from './ledger.js'
 import {type DispatchedView, LAUNCH_GRACE_MS, paneHash, type ReconcileSnapshot, type SessionView, type SidecarView} from './plan.js'
 
@@ -37,18 +37,45 @@ async function inode(path: string): Promise<{dev: number; ino: number} | undefin
   }
 }
 
-/** Where else the file of a dispatched task is, by inode: a move cut between link and unlink. */
-export async function twinOf(projectPath: string, taskId: string): Promise<DispatchedView['twin']> {
-  const own = await inode(join(queueDir(projectPath, 'dispatched'), `${taskId}.md`))
-  if (!own) return null
+/** The names in a folder, read once per pass and shared (a missing folder is empty). */
+export type Listing = (dir: string) => Promise<ReadonlySet<string>>
+
+/** A Listing that reads each folder once; a pass that moves files makes a new one afterwards. */
+export function folderListing(): Listing {
+  const seen = new Map<string, Promise<ReadonlySet<string>>>()
+  return (dir) => {
+    let names = seen.get(dir)
+    if (!names) {
+      names = readdir(dir).then((list) => new Set(list), () => new Set<string>())
+      seen.set(dir, names)
+    }
+
+    return names
+  }
+}
+
+/**
+ * Where else the file of a dispatched task is, by inode: a move cut between link and unlink. With a
+ * `listing`, only a folder that holds a file of that name is looked at, so a task with no twin (the
+ * usual case) costs no system call.
+ */
+export async function twinOf(projectPath: string, taskId: string, listing?: Listing): Promise<DispatchedView['twin']> {
+  const name = `${taskId}.md`
+  const candidates: ('inbox' | 'done' | 'failed')[] = []
   for (const state of ['inbox', 'done', 'failed'] as const) {
-    const other = await inode(join(queueDir(projectPath, state), `${taskId}.md`))
+    if (!listing || (await listing(queueDir(projectPath, state))).has(name)) candidates.push(state)
+  }
+
+  if (candidates.length === 0) return null
+  const own = await inode(join(queueDir(projectPath, 'dispatched'), name))
+  if (!own) return null
+  for (const state of candidates) {
+    const other = await inode(join(queueDir(projectPath, state), name))
     if (other && other.ino === own.ino && other.dev === own.dev) return state
   }
 
   return null
 }
-
 
 async function names(dir: string): Promise<string[]> {
   try {
@@ -113,6 +140,10 @@ export function claimTranscriptPath(config: Config, claim: {account: string; cwd
 
 export interface GatherInput {
   config: Config
+  /** The tasks in dispatched/ with their claims, when the caller has just listed them. */
+  items?: DispatchedTask[]
+  /** The pass's reader of hook records (see signalReader), when the caller has one. */
+  signals?: (session: string) => Promise<SignalRecord[]>
   state: State
   sessions: readonly SessionInfo[]
   projects: Project[]
@@ -124,21 +155,25 @@ export interface GatherInput {
 export async function gatherSnapshot(input: GatherInput): Promise<ReconcileSnapshot & {items: DispatchedTask[]}> {
   const {config, state} = input
   const sessions = sessionViews(input.sessions)
-  const items = await listDispatched(input.projects)
+  const items = input.items ?? (await listDispatched(input.projects))
+  const listing = folderListing()
+  const readRecords = input.signals ?? signalReader(config.stateDir, SIGNALS_READ)
   const projectPath = new Map(input.projects.map((p) => [p.name, p.path]))
   const signals: Record<string, SignalRecord[]> = {}
   const dispatched: DispatchedView[] = []
   const capture = new Set<string>()
 
   for (const item of items) {
-    const twin = await twinOf(item.projectPath, item.id)
+    const twin = await twinOf(item.projectPath, item.id, listing)
     const claim = item.claim
     let failed = 0
     let runRecorded = false
     let transcriptMtimeMs: number | null = null
     if (claim?.launched_at && !twin) {
-      signals[claim.session] ??= await readSignals(config.stateDir, claim.session, SIGNALS_READ)
-      const ledger = await readLedger(projectPath.get(item.project) ?? item.projectPath, item.id)
+      signals[claim.session] ??= await readRecords(claim.session)
+      const path = projectPath.get(item.project) ?? item.projectPath
+      const hasLedger = (await listing(queueDir(path, 'inbox'))).has(`${item.id}.md${LEDGER_SUFFIX}`)
+      const ledger = hasLedger ? await readLedger(path, item.id) : {runs: []}
       failed = failures(ledger)
       runRecorded = ledger.runs.some((r) => r.counted && r.conversation_id === claim.conversation_id)
       const view = sessions[claim.session]

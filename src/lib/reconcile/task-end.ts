@@ -13,13 +13,13 @@
 //      tidied by the next pass.
 // The caller has killed the session first when it had to (a timeout): a run killed after that
 // finds the session gone and the task past its timeout, and fails it the same way.
-import {mkdir, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 
+import {mkdir, unlink} from '../fs.js'
 import {crashpoint} from '../crashpoint.js'
 import {CLAIM_SUFFIX, removeClaim} from '../dispatch/claims.js'
 import {promptPath} from '../dispatch/dispatch.js'

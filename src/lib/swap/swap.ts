@@ -1,6 +1,5 @@
 // `swap` (SPEC §5): fail the whole pool over to another account, one swap at a time under the state
 // lock, journaled so that a crash at any step is rolled forward (see journal.ts).
-import {access, readdir} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import type {Account, Config} from '../config.js'
@@ -8,6 +7,7 @@ import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
+import {access, readdir} from '../fs.js'
 import {latestCheckpoint} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
 import {listDispatched} from '../dispatch/claims.js'

@@ -1,0 +1,105 @@
+import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef} from '../lib/command.js'
+import {describeFailure, type ErrorKind, ErrorKinds, FailoverError, type FailureReport} from '../lib/errors.js'
+import {tmuxFor} from '../lib/pool.js'
+import dispatch from './dispatch.js'
+import quotaCheck from './quota/check.js'
+import reconcile from './reconcile.js'
+
+/**
+ * The steps of a tick, in order: the account first (a limit swaps the pool before anything is
+ * repaired or handed out), then the pool, then the queues.
+ */
+const STEPS = [
+  ['quota_check', quotaCheck],
+  ['reconcile', reconcile],
+  ['dispatch', dispatch],
+] as const satisfies readonly (readonly [string, CommandDef<Record<string, FlagDef>, unknown>])[]
+
+type StepName = (typeof STEPS)[number][0]
+type StepOutcome = {result: unknown} | {error: FailureReport}
+/** Each step's result (the command's own `--json` document) or its error; a step not run is absent. */
+export type TickResult = Partial<Record<StepName, StepOutcome>>
+
+export default defineCommand({
+  description:
+    'What the timer runs: `quota check`, then `reconcile`, then `dispatch`, in one process (one start-up instead of three: a timer run\'s cost is mostly starting node). Each step is the command of the same name and takes the state lock on its own; a step that fails is reported and the next still runs, except that without a tmux server the tick stops at the first step. Exit code: the first failure\'s, except that 75 (lock busy, all accounts exhausted) gives way to any other.',
+  examples: ['<%= config.bin %> tick', '<%= config.bin %> tick --dry-run --json | jq .dispatch'],
+  async failure(result: TickResult) {
+    const failures: FailoverError[] = []
+    for (const [name, step] of STEPS) {
+      const outcome = result[name]
+      if (outcome === undefined) continue
+      const problem = 'error' in outcome ? outcome.error : step.failure ? describeProblem(await step.failure(outcome.result as never)) : undefined
+      if (problem) failures.push(new FailoverError(kindOf(problem), `${label(name)}: ${problem.message}`, {details: problem.details}))
+    }
+
+    const first = failures.find((f) => f.exitCode !== 75) ?? failures[0]
+    if (!first) return undefined
+    // The others are listed under it, so every step's failure reaches the journal.
+    const others = failures.filter((f) => f !== first).flatMap((f) => [f.message, ...f.details])
+    return new FailoverError(first.kind, first.message, {details: [...first.details, ...others]})
+  },
+  flags: {
+    'dry-run': flag.boolean({description: 'every step with --dry-run: report what it would do, change nothing'}),
+  },
+  id: 'tick',
+  quiet(result: TickResult) {
+    return STEPS.every(([name, step]) => {
+      const outcome = result[name]
+      return outcome === undefined || ('result' in outcome && (step.quiet?.(outcome.result as never) ?? false))
+    })
+  },
+  async render(result: TickResult, ctx) {
+    const {isatty} = await import('node:tty')
+    const lines: string[] = []
+    for (const [name, step] of STEPS) {
+      const outcome = result[name]
+      if (outcome === undefined || 'error' in outcome) continue
+      if (step.quiet?.(outcome.result as never) && !isatty(1)) continue
+      const text = step.render ? await step.render(outcome.result as never, stepContext(ctx, step) as never) : ''
+      if (text !== '') lines.push(text)
+    }
+
+    return lines.join('\n')
+  },
+  async run(ctx) {
+    const outcomes: TickResult = {}
+    const tmux = tmuxFor(await ctx.config())
+    for (const [name, step] of STEPS) {
+      // The steps share one tmux client: a step starts from the survey the last one took, unless
+      // that step changed a session (one `tmux list-panes` a tick instead of three).
+      tmux.handOver()
+      try {
+        outcomes[name] = {result: await step.run(stepContext(ctx, step) as never)}
+      } catch (error) {
+        const report = describeFailure(error)
+        outcomes[name] = {error: report}
+        // Every step needs the tmux server: one line about it is enough.
+        if (report.exit === 69) break
+      }
+    }
+
+    return outcomes
+  },
+  summary: 'Run quota check, reconcile and dispatch in one process (what the timer fires).',
+})
+
+/** A step's context: the tick's (one config load for all), with the step's own flags. */
+function stepContext(ctx: CommandContext<{'dry-run': boolean}>, step: CommandDef<Record<string, FlagDef>, unknown>): CommandContext<Record<string, unknown>> {
+  const flags: Record<string, unknown> = {config: ctx.flags.config, json: ctx.flags.json}
+  for (const [key, def] of Object.entries(step.flags)) flags[key] = def.kind === 'boolean' ? false : def.default
+  flags['dry-run'] = ctx.flags['dry-run']
+  return {...ctx, flags: flags as CommandContext<Record<string, unknown>>['flags']}
+}
+
+function describeProblem(error: FailoverError | undefined): FailureReport | undefined {
+  return error ? describeFailure(error) : undefined
+}
+
+function kindOf(report: FailureReport): ErrorKind {
+  return (Object.keys(ErrorKinds) as ErrorKind[]).find((kind) => ErrorKinds[kind].code === report.code) ?? 'bug'
+}
+
+function label(name: StepName): string {
+  return name.replace('_', ' ')
+}

@@ -1,0 +1,78 @@
+// `tick`, what the timer fires: quota check, reconcile and dispatch in one process, against real
+// tmux and the simulated claude.
+import {join} from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {readStateSnapshot} from '../../src/lib/lock.js'
+import {writeSimControl} from '../../src/sim/control.js'
+import {runCli, sandbox, waitFor} from '../helpers/env.js'
+import {makePool, type Pool, resumes, waitStarted} from '../helpers/pool.js'
+
+let pool: Pool | undefined
+afterEach(async () => {
+  await pool?.stop()
+  pool = undefined
+})
+
+interface TickDoc {
+  quota_check?: {result?: {decision: {action: string}; swap: {from: string; to: string} | null}; error?: {exit: number; message: string}}
+  reconcile?: {result?: {actions: {action: string; session?: string}[]}; error?: {exit: number}}
+  dispatch?: {result?: {dispatched: {task: string; session: string; account: string}[]}; error?: {exit: number}}
+}
+
+async function tick(p: Pool): Promise<{code: number; doc: TickDoc; stderr: string}> {
+  const result = await p.cli(['tick', '--json'])
+  return {code: result.code, doc: JSON.parse(result.stdout) as TickDoc, stderr: result.stderr}
+}
+
+describe('tick', () => {
+  it('brings an empty pool up and hands it a task in one run; the next run has nothing to say', async () => {
+    pool = await makePool({turnMs: 60_000})
+    const p = pool
+    p.addTask('alpha', 'a task for the first tick')
+    const first = await tick(p)
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.doc.quota_check?.result?.decision.action).toBe('none')
+    expect(first.doc.reconcile?.result?.actions).toContainEqual(expect.objectContaining({action: 'create-session', session: 'ccl-auto-11'}))
+    expect(first.doc.dispatch?.result?.dispatched).toEqual([expect.objectContaining({session: 'ccl-auto-11', task: 'alpha'})])
+    await waitStarted(p, ['ccl-auto-11'])
+
+    const quiet = await p.cli(['tick'])
+    expect(quiet).toEqual({code: 0, stderr: '', stdout: ''})
+  })
+
+  it('swaps on a limit, then resumes and feeds the pool on the next account in the same run', async () => {
+    pool = await makePool({turnMs: 400})
+    const p = pool
+    await writeSimControl(join(p.dir, 'main'), {exhausted: true, reset: '3pm (Europe/Paris)'})
+    p.addTask('alpha', 'a task that hits the limit')
+    expect((await p.cli(['dispatch'])).code).toBe(0)
+    await waitStarted(p, ['ccl-auto-11'])
+    await waitFor(async () => (await p.signals('ccl-auto-11')).some((s) => s.event === 'StopFailure'))
+    const conversation = (await readStateSnapshot(p.config)).state.sessions['ccl-auto-11']?.conversation_id
+    p.addTask('beta', 'a task that arrives during the limit')
+
+    const result = await tick(p)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.doc.quota_check?.result?.swap).toMatchObject({from: 'main', to: 'backup'})
+    expect(result.doc.dispatch?.result?.dispatched).toEqual([expect.objectContaining({account: 'backup', task: 'beta'})])
+    expect((await readStateSnapshot(p.config)).state.active_account).toBe('backup')
+    await waitFor(async () => (await resumes(p, 'ccl-auto-11')).some((r) => r.conversation === conversation && r.home === join(p.dir, 'backup')), 15_000)
+  })
+
+  it('without a tmux server: exit 69, one error, and the steps after the first are not run', async () => {
+    const box = sandbox()
+    try {
+      const result = await runCli(['tick', '--json', '--config', box.configPath])
+      expect(result.code).toBe(69)
+      const doc = JSON.parse(result.stdout) as TickDoc
+      expect(doc.quota_check?.error?.exit).toBe(69)
+      expect(doc.reconcile).toBeUndefined()
+      expect(doc.dispatch).toBeUndefined()
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(result.stderr).toMatch(/^claude-failover: error: quota check: .*tmux/)
+    } finally {
+      box.cleanup()
+    }
+  })
+})
