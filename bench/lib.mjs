@@ -66,10 +66,11 @@ export function interleaved(cases, {count = runs, env = {}} = {}) {
 
 /**
  * A sandbox with two accounts, one project and a private tmux server, and `n` pool sessions
- * (`w-1`…) each running a simulated claude mid-task (a 10-minute turn): the working pool the
- * timers watch at night. Returns {dir, config, node(args), tmux(...args), cleanup}.
+ * (`w-1`…) each running a simulated claude mid-task (a turn of `turnMs`, 10 minutes by default):
+ * the working pool the timers watch at night. Returns {dir, config, env, node(args), tmux(...args),
+ * cleanup}.
  */
-export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = []} = {}) {
+export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000} = {}) {
   const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))
   const dir = mkdtempSync(join(tmpdir(), prefix))
   const socket = join(dir, 'tmux.sock')
@@ -103,7 +104,7 @@ export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [
     for (const home of ['main', 'backup']) await acceptFirstLaunchModals(join(dir, home), [dir])
     node(['validate-symlinks', '--fix'])
     tmux('new-session', '-d', '-s', 'keeper')
-    tmux('set-environment', '-g', 'CLAUDE_SIM_TURN_MS', '600000')
+    tmux('set-environment', '-g', 'CLAUDE_SIM_TURN_MS', String(turnMs))
     tmux('set-environment', '-g', 'CLAUDE_SIM_START_MS', '50')
     tmux('set-environment', '-g', 'XDG_CACHE_HOME', env.XDG_CACHE_HOME)
     const old = new Date(Date.now() - 10_000)

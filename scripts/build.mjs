@@ -98,7 +98,6 @@ try {
   rmSync(join(root, 'dist', 'cli.cjs.cache'), {force: true})
   // Every command a timer fires, in one process, so the cache holds all their compiled code.
   const runs = [
-    ['status', '--config', config],
     ['status', '--json', '--config', config],
     ['dispatch', '--json', '--config', config],
     ['quota', 'check', '--json', '--config', config],

@@ -1,6 +1,5 @@
-// Cold start of the lifecycle commands fired by timers (reconcile, checkpoint, janitor) on an empty
-// pool, CPU per run against `node -e 0`; then `reconcile --json` over a pool of 20 sessions, idle
-// and working (20 launched claims whose panes are read for the stall watch).
+// `reconcile --json` over a pool of 20 sessions, idle and working (20 launched claims whose panes are
+// read for the stall watch), CPU per run against `node -e 0` (the empty pool is in cold-start.mjs).
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
@@ -26,20 +25,11 @@ export async function run() {
       return join(dir, name)
     }
 
-    const empty = write('empty.yaml', ['autonomous: {prefix: "ccl-auto-", start_index: 11, min: 0, max: 10}'])
     const pool = write('pool.yaml', [`autonomous: {prefix: "w-", start_index: 1, min: ${N}, max: ${N}}`, 'projects: [{name: proj, path: ./proj}]'])
     t('new-session', '-d', '-s', 'keeper')
 
     const baseline = cpuPerRun(process.execPath, ['-e', '0'])
     rows.push({case: 'node -e 0 (baseline)', cpu: baseline.cpu, ratio: 1, vs: 'node -e 0', wall: baseline.wall})
-    for (const [label, args, target] of [
-      ['reconcile --json (empty pool)', ['reconcile', '--json', '--config', empty], '≤ 2×'],
-      ['checkpoint --json (empty pool)', ['checkpoint', '--json', '--config', empty], '≤ 2×'],
-      ['janitor --json (empty pool)', ['janitor', '--json', '--config', empty], '≤ 2×'],
-    ]) {
-      const m = cpuPerRun(process.execPath, [cli, ...args])
-      rows.push({case: label, cpu: m.cpu, ratio: m.cpu / baseline.cpu, target, vs: 'node -e 0', wall: m.wall})
-    }
 
     // 20 idle sessions (the first run creates them; the measured runs find nothing to do).
     execFileSync(process.execPath, [cli, 'reconcile', '--config', pool], {stdio: 'ignore'})

@@ -1,4 +1,4 @@
-import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef} from '../lib/command.js'
+import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef, WAIT_FLAG} from '../lib/command.js'
 import {describeFailure, type ErrorKind, ErrorKinds, FailoverError, type FailureReport} from '../lib/errors.js'
 import {tmuxFor} from '../lib/pool.js'
 import dispatch from './dispatch.js'
@@ -41,6 +41,7 @@ export default defineCommand({
   },
   flags: {
     'dry-run': flag.boolean({description: 'every step with --dry-run: report what it would do, change nothing'}),
+    ...WAIT_FLAG,
   },
   id: 'tick',
   quiet(result: TickResult) {
@@ -85,10 +86,11 @@ export default defineCommand({
 })
 
 /** A step's context: the tick's (one config load for all), with the step's own flags. */
-function stepContext(ctx: CommandContext<{'dry-run': boolean}>, step: CommandDef<Record<string, FlagDef>, unknown>): CommandContext<Record<string, unknown>> {
+function stepContext(ctx: CommandContext<{'dry-run': boolean; wait: boolean}>, step: CommandDef<Record<string, FlagDef>, unknown>): CommandContext<Record<string, unknown>> {
   const flags: Record<string, unknown> = {config: ctx.flags.config, json: ctx.flags.json}
   for (const [key, def] of Object.entries(step.flags)) flags[key] = def.kind === 'boolean' ? false : def.default
   flags['dry-run'] = ctx.flags['dry-run']
+  if ('wait' in step.flags) flags.wait = ctx.flags.wait
   return {...ctx, flags: flags as CommandContext<Record<string, unknown>>['flags']}
 }
 

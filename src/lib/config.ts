@@ -127,7 +127,8 @@ const CACHE_FORMAT = 1
  * Any failure to read or write the cache just means parsing the file again.
  */
 export function configCache(env: NodeJS.ProcessEnv, home: string, file: string) {
-  const dir = join(env.XDG_CACHE_HOME || join(home, '.cache'), 'claude-failover', 'config')
+  const base = env.XDG_CACHE_HOME || join(home, '.cache')
+  const dir = join(base, 'claude-failover', 'config')
   const path = join(dir, `${fnv1a(`${home}\0${file}`)}.json`)
   let build: string | undefined
   const buildId = () => (build ??= currentBuild())
@@ -146,11 +147,21 @@ export function configCache(env: NodeJS.ProcessEnv, home: string, file: string) 
       const record: CacheRecord = {format: CACHE_FORMAT, build: buildId(), file, home, source, config}
       const temp = `${path}.${process.pid}`
       try {
-        mkdirSync(dir, {mode: 0o700, recursive: true})
+        // One level at a time: Node's recursive mkdir spins forever where mkdir says ENOENT under
+        // an existing parent (XDG_CACHE_HOME on /proc, say).
+        for (const folder of [base, join(base, 'claude-failover'), dir]) mkdirExisting(folder)
         writeFileSync(temp, JSON.stringify(record), {mode: 0o600})
         renameSync(temp, path)
       } catch {}
     },
+  }
+}
+
+function mkdirExisting(path: string): void {
+  try {
+    mkdirSync(path, {mode: 0o700})
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
 }
 

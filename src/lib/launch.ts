@@ -6,9 +6,9 @@ import {join} from 'node:path'
 
 import type {Config} from './config.js'
 
-import {readFile} from './fs.js'
 import {fail} from './errors.js'
 import {writeFileAtomic} from './fs-atomic.js'
+import {readFile} from './fs.js'
 import {packageRoot} from './paths.js'
 import {isConversationId} from './signals.js'
 

@@ -14,11 +14,11 @@ import {join} from 'node:path'
 import type {Config} from './config.js'
 import type {Logger} from './log.js'
 
-import {readFile, stat, unlink, writeFile} from './fs.js'
 import {fail, FailoverError, fsFailure} from './errors.js'
 import {appendEvent} from './events.js'
 import {crashpoint} from './crashpoint.js'
 import {createExclusive, ensurePrivateDir} from './fs-atomic.js'
+import {readFile, stat, unlink, writeFile} from './fs.js'
 import {FENCE_DIR, freshState, highestFence, quarantineState, readStateFile, type State, statePath, writeStateFile} from './state.js'
 
 export const LOCK_DIR = 'lock'

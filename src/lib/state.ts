@@ -5,9 +5,9 @@ import {join, resolve} from 'node:path'
 
 import type {Config} from './config.js'
 
-import {readdir, readFile, readlink, rename} from './fs.js'
 import {fsFailure} from './errors.js'
 import {ensurePrivateDir, writeFileAtomic} from './fs-atomic.js'
+import {readdir, readFile, readlink, rename} from './fs.js'
 import {type Checked, integer, isoTime, literal, nullable, object, oneOf, optional, parseShape, record, string, unknown, withDefault} from './shape.js'
 
 export const STATE_VERSION = 1

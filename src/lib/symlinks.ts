@@ -6,9 +6,9 @@ import {dirname, join, resolve} from 'node:path'
 
 import type {Config} from './config.js'
 
-import {lstat, mkdir, readlink, realpath, rename, symlink, unlink} from './fs.js'
 import {fsFailure} from './errors.js'
 import {fsyncDir, pathExists, tempPathFor} from './fs-atomic.js'
+import {lstat, mkdir, readlink, realpath, rename, symlink, unlink} from './fs.js'
 import {withStateLock} from './lock.js'
 
 export type LinkProblemKind = 'home-missing' | 'missing' | 'not-a-link' | 'dangling' | 'diverges'

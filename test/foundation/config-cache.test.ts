@@ -68,6 +68,10 @@ describe('config cache', () => {
       expect(await loadConfig(file, env, home)).toStrictEqual(expected)
     }
 
+    // A cache folder that cannot exist (Node's recursive mkdir would spin forever on this one).
+    writeFileSync(file, YAML.replace('confirm_polls: 2', 'confirm_polls: 5'))
+    expect((await loadConfig(file, {XDG_CACHE_HOME: '/proc/no-such-folder'}, home)).quota.confirmPolls).toBe(5)
+
     chmodSync(join(dir, 'cache', 'claude-failover', 'config'), 0o500)
     try {
       writeFileSync(file, YAML.replace('confirm_polls: 2', 'confirm_polls: 4'))

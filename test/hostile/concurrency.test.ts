@@ -31,6 +31,7 @@ const COMMANDS: string[][] = [
   ['quota', 'check'],
   ['swap'],
   ['validate-symlinks', '--fix'],
+  ['tick'],
 ]
 
 let box: LifecycleBox | undefined

@@ -4,8 +4,8 @@
 // anything is typed, and `launched_at` is set once the launch line has been sent.
 import {join} from 'node:path'
 
-import {readdir, readFile, unlink} from '../fs.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {readdir, readFile, unlink} from '../fs.js'
 import {queueDir} from '../queue/layout.js'
 import {type Checked, integer, nullable, object, parseShape, string} from '../shape.js'
 

@@ -12,13 +12,13 @@ import type {Transaction} from '../lock.js'
 import type {State} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
-import {lstat, mkdir, readdir, readFile, rename, stat, unlink} from '../fs.js'
 import {CHECKPOINT_DIR, parseCheckpointName} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
 import {listDispatched} from '../dispatch/claims.js'
 import {FailoverError} from '../errors.js'
 import {appendEvent, EVENTS_FILE} from '../events.js'
 import {fsyncDir, renameNoReplace, TEMP_FILE_PATTERN, tempPathFor} from '../fs-atomic.js'
+import {lstat, mkdir, readdir, readFile, rename, stat, unlink} from '../fs.js'
 import {LOCK_DIR, readStateSnapshot, withStateLock} from '../lock.js'
 import {clearNotified, deliverNotifications, type Notification, type NotifyDeps, taskFailed} from '../notify/notifier.js'
 import {dedicatedSessionNames, ownedSessions, poolSessionNames} from '../pool.js'
@@ -54,11 +54,14 @@ export interface JanitorResult {
 
 /** One janitor pass. */
 export async function janitor(config: Config, options: JanitorOptions, deps: JanitorDeps): Promise<JanitorResult> {
-  if (options.dryRun) {
-    const {state, warnings} = await readStateSnapshot(config)
-    const {projects, warnings: more} = await discoverProjects(config)
-    const snapshot = await gatherJanitor(config, state, projects, deps)
-    return {actions: planJanitor(snapshot.snapshot), dry_run: true, errors: [], warnings: [...warnings, ...more, ...snapshot.warnings]}
+  // A look without the lock (reads only): a dry run stops here, and so does a run that finds
+  // nothing to clean, most of them; anything found is gathered and planned again under the lock.
+  const {state, warnings} = await readStateSnapshot(config)
+  const {projects, warnings: more} = await discoverProjects(config)
+  const look = await gatherJanitor(config, state, projects, deps)
+  const planned = planJanitor(look.snapshot)
+  if (options.dryRun || planned.length === 0) {
+    return {actions: planned, dry_run: options.dryRun === true, errors: [], warnings: [...warnings, ...more, ...look.warnings]}
   }
 
   return withStateLock(config, {command: 'janitor', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {

@@ -17,10 +17,10 @@ import {stringify} from 'yaml'
 
 import type {Config, Project} from '../config.js'
 
-import {link, mkdir, unlink} from '../fs.js'
 import {parseDuration} from '../duration.js'
 import {fail, fsFailure} from '../errors.js'
 import {fsyncDir, tempPathFor} from '../fs-atomic.js'
+import {link, mkdir, unlink} from '../fs.js'
 import {discoverProjects, isTaskId, queueDir, QUEUE_STATES} from './layout.js'
 import {finishTask, MAX_TASK_BYTES, parseDependency, parseTaskBytes, quoteInput} from './task-file.js'
 

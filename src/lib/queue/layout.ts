@@ -5,8 +5,8 @@ import {join} from 'node:path'
 
 import type {Config, Project} from '../config.js'
 
-import {readdir, stat} from '../fs.js'
 import {NAME} from '../config.js'
+import {readdir, stat} from '../fs.js'
 
 export const QUEUE_DIR = '.agent-queue'
 export const QUEUE_STATES = ['inbox', 'dispatched', 'done', 'failed', 'archive'] as const

@@ -5,9 +5,9 @@ import {join} from 'node:path'
 
 import type {Config} from '../config.js'
 
-import {readdir} from '../fs.js'
 import {readClaim} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
+import {readdir} from '../fs.js'
 import {discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'
 import {BLOCKED_SUFFIX, blockedMarkerPath, INVALID_SUFFIX, readInvalidMarker, readMarkerReason} from './markers.js'
 import {quoteInput} from './task-file.js'

@@ -21,9 +21,9 @@ import type {DependencyCache} from './dependencies.js'
 import type {TaskFingerprint} from './markers.js'
 import type {Task, TaskProject} from './task-file.js'
 
-import {readdir} from '../fs.js'
 import {fsFailure} from '../errors.js'
 import {checkDependencies} from './dependencies.js'
+import {readdir} from '../fs.js'
 import {queueDir} from './layout.js'
 import {
   BLOCKED_SUFFIX,

@@ -7,8 +7,8 @@ import {join} from 'node:path'
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 
-import {readFile} from '../fs.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs-atomic.js'
+import {readFile} from '../fs.js'
 
 export interface UsageReading {
   account: string

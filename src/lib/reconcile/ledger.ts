@@ -8,8 +8,8 @@
 // (the window between the two) re-records the same run on the next pass and counts it once.
 import {join} from 'node:path'
 
-import {readFile} from '../fs.js'
 import {writeFileAtomic} from '../fs-atomic.js'
+import {readFile} from '../fs.js'
 import {queueDir} from '../queue/layout.js'
 import {array, boolean, type Checked, object, parseShape, string, withDefault} from '../shape.js'
 

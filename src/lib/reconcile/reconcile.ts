@@ -17,12 +17,12 @@ import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {Tmux} from '../tmux.js'
 
-import {unlink} from '../fs.js'
 import {crashpoint} from '../crashpoint.js'
 import {type DispatchedTask, listDispatched} from '../dispatch/claims.js'
 import {settleFinishedTasks} from '../dispatch/finish.js'
 import {fail, FailoverError} from '../errors.js'
 import {appendEvent} from '../events.js'
+import {unlink} from '../fs.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
 import {
   clearNotified,
