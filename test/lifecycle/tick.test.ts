@@ -1,12 +1,13 @@
 // `tick`, what the timer fires: quota check, reconcile and dispatch in one process, against real
 // tmux and the simulated claude.
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {writeSimControl} from '../../src/sim/control.js'
 import {runCli, sandbox, waitFor} from '../helpers/env.js'
-import {makePool, type Pool, resumes, waitStarted} from '../helpers/pool.js'
+import {makePool, type Pool, resumes, transcriptPrompts, waitStarted} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -58,6 +59,24 @@ describe('tick', () => {
     expect(result.doc.dispatch?.result?.dispatched).toEqual([expect.objectContaining({account: 'backup', task: 'beta'})])
     expect((await readStateSnapshot(p.config)).state.active_account).toBe('backup')
     await waitFor(async () => (await resumes(p, 'ccl-auto-11')).some((r) => r.conversation === conversation && r.home === join(p.dir, 'backup')), 15_000)
+  })
+
+  it('a tick SIGKILLed mid-delivery, then the next ticks: the task is done exactly once', {timeout: 60_000}, async () => {
+    pool = await makePool({turnMs: 300})
+    const p = pool
+    p.addTask('alpha', 'deliver me once')
+    const killed = await p.cli(['tick', '--json'], {CLAUDE_FAILOVER_CRASH_AT: 'dispatch:after-record'})
+    expect(killed.code, killed.stderr).toBe(128)
+    const done = join(p.project, '.agent-queue', 'done', 'alpha.md')
+    for (let i = 0; i < 8 && !existsSync(done); i++) {
+      const next = await p.cli(['tick', '--wait'])
+      expect([0, 75], next.stderr).toContain(next.code)
+      await new Promise((r) => setTimeout(r, 700))
+    }
+
+    expect(existsSync(done)).toBe(true)
+    expect(existsSync(join(p.inbox, 'alpha.md'))).toBe(false)
+    expect(transcriptPrompts(p).filter((t) => t.text.includes('deliver me once'))).toHaveLength(1)
   })
 
   it('without a tmux server: exit 69, one error, and the steps after the first are not run', async () => {
