@@ -5,7 +5,7 @@
 // dist/cli.cjs with V8's cached compiled code: this is most of a run's cost. Help, version, unknown
 // commands, and CLAUDE_FAILOVER_NO_BUNDLE=1 go through oclif's ordinary loader.
 'use strict'
-const {existsSync, readFileSync, renameSync, statSync, writeFileSync} = require('node:fs')
+const {accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {dirname, join} = require('node:path')
 const vm = require('node:vm')
@@ -27,9 +27,18 @@ const HEADER = 64
 
 function loadBundle() {
   const cacheFile = `${bundle}.cache`
-  const source = readFileSync(bundle, 'utf8')
-  const {mtimeMs, size} = statSync(bundle)
-  const key = Buffer.from(`${size} ${mtimeMs}`.padEnd(HEADER))
+  // Size, time and text from one open file: a rebuild renaming a new bundle in between cannot pair
+  // the old text with the new key.
+  const fd = openSync(bundle, 'r')
+  let source, key
+  try {
+    const {mtimeMs, size} = fstatSync(fd)
+    source = readFileSync(fd, 'utf8')
+    key = Buffer.from(`${size} ${mtimeMs}`.padEnd(HEADER))
+  } finally {
+    closeSync(fd)
+  }
+
   let cachedData
   try {
     const file = readFileSync(cacheFile)
@@ -43,6 +52,8 @@ function loadBundle() {
   const saveCache = (force = false) => {
     if (!stale && !force) return
     try {
+      // A dist/ this user cannot write (an install owned by root): don't build a cache to drop.
+      accessSync(dirname(cacheFile), constants.W_OK)
       // After the run, so the functions it compiled are in the cache; temp + rename: never torn.
       const temp = `${cacheFile}.${process.pid}`
       writeFileSync(temp, Buffer.concat([key, script.createCachedData()]))

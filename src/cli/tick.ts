@@ -65,18 +65,16 @@ export default defineCommand({
   },
   async run(ctx) {
     const outcomes: TickResult = {}
-    const tmux = tmuxFor(await ctx.config())
     for (const [name, step] of STEPS) {
-      // The steps share one tmux client: a step starts from the survey the last one took, unless
-      // that step changed a session (one `tmux list-panes` a tick instead of three).
-      tmux.handOver()
       try {
         outcomes[name] = {result: await step.run(stepContext(ctx, step) as never)}
       } catch (error) {
         const report = describeFailure(error)
         outcomes[name] = {error: report}
-        // Every step needs the tmux server: one line about it is enough.
-        if (report.exit === 69) break
+        // Every step needs the tmux server: without one (or without tmux), one line is enough.
+        // Any other failure, a swap that could not create a session say, leaves the next steps to
+        // run: reconcile is the one that rolls that swap forward.
+        if (report.exit === 69 && !(await tmuxFor(await ctx.config()).serverRunning().catch(() => false))) break
       }
     }
 

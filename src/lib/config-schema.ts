@@ -98,13 +98,19 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'notifications.webhook.secret_env': 'secret_env: WEBHOOK_SECRET',
 }
 
-function duration(defaultValue: string) {
+/** A duration key; `minMs` > 0 refuses `0s` where zero has no meaning (a timeout of nothing). */
+function duration(defaultValue: string, minMs = 0) {
   const schema = z
     .union([z.string(), z.number()], {error: 'must be a duration such as 90s, 5m, 2h or 7d'})
     .transform((value, ctx) => {
       const ms = typeof value === 'string' ? parseDuration(value) : undefined
       if (ms === undefined) {
         ctx.addIssue({code: 'custom', message: 'must be a duration with a unit, such as 90s, 5m, 2h or 7d'})
+        return z.NEVER
+      }
+
+      if (ms < minMs) {
+        ctx.addIssue({code: 'custom', message: `must be at least ${minMs} ms`})
         return z.NEVER
       }
 
@@ -124,7 +130,7 @@ const url = () =>
 const rawSchema = z.strictObject({
   state_dir: pathText().prefault('~/.local/state/claude-failover'),
   tmux: z
-    .strictObject({socket: pathText().optional(), timeout: duration('5s')})
+    .strictObject({socket: pathText().optional(), timeout: duration('5s', 100)})
     
     .prefault({}),
   claude: z

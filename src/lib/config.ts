@@ -122,8 +122,9 @@ const CACHE_FORMAT = 1
 /**
  * The validated config of one file, kept in `$XDG_CACHE_HOME/claude-failover/config/` (0700, files
  * 0600). A record is used only when the file's whole text, its path, the home directory, the Node
- * version and this build (size and time of the running code) are all the same as when it was
- * written, so an edit, a rebuild or an upgrade always revalidates; only valid configs are kept.
+ * version (with its ICU and time-zone data) and this build (size and time of the running code) are
+ * all the same as when it was written, so an edit, a rebuild or an upgrade always revalidates; only
+ * valid configs are kept.
  * Any failure to read or write the cache just means parsing the file again.
  */
 export function configCache(env: NodeJS.ProcessEnv, home: string, file: string) {
@@ -168,7 +169,9 @@ function mkdirExisting(path: string): void {
 function currentBuild(): string {
   const code = fileURLToPath(import.meta.url)
   const {mtimeMs, size} = statSync(code)
-  return `${process.version} ${code} ${size} ${mtimeMs}`
+  // ICU and its time-zone data can change under the same Node version (a system ICU): quota.timezone
+  // was checked against them.
+  return `${process.version} ${process.versions.icu ?? ''} ${process.versions.tz ?? ''} ${code} ${size} ${mtimeMs}`
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short file name for a path (collisions only cost a miss). */

@@ -14,7 +14,8 @@ export function parseDuration(text: string): number | undefined {
     total += Number(match[1]) * (UNIT_MS[match[2] as string] as number)
   }
 
-  return Math.round(total)
+  // A duration so long it is not a safe integer (`99999…9d`) is not one: it would be stored as null.
+  return Number.isSafeInteger(Math.round(total)) ? Math.round(total) : undefined
 }
 
 /** Formats milliseconds the way the config writes them: `2h`, `90s`, `1h30m`. */

@@ -22,23 +22,8 @@ export function ownedSessions(config: Config): (name: string) => boolean {
   return (name) => names.has(name)
 }
 
-const clients = new WeakMap<Config, Tmux>()
-
-/**
- * The tmux client for this config: its socket, its timeout, and the ownership guard. One per
- * config object, so the steps of a `tick` share it (and its last survey: see Tmux.handOver).
- */
+/** The tmux client for this config: its socket, its timeout, and the ownership guard. */
 export function tmuxFor(config: Config, extra: {extraArgs?: string[]} = {}): Tmux {
-  if (extra.extraArgs === undefined) {
-    let client = clients.get(config)
-    if (!client) {
-      client = tmuxFor(config, {extraArgs: []})
-      clients.set(config, client)
-    }
-
-    return client
-  }
-
   return new Tmux({
     owns: ownedSessions(config),
     timeoutMs: config.tmux.timeoutMs,

@@ -35,8 +35,6 @@ interface RunResult {
 }
 
 const SEP = '\u001F'
-/** tmux commands that change nothing (anything else forgets the last survey). */
-const READ_ONLY = new Set(['capture-pane', 'display-message', 'has-session', 'list-panes', 'list-sessions'])
 
 export interface Survey {
   running: boolean
@@ -70,20 +68,7 @@ export function literalArgument(text: string): string {
 
 /** A tmux client bound to one server socket. */
 export class Tmux {
-  /** The last survey, for as long as nothing was created, killed or typed into since. */
-  private last: Survey | undefined
-  private primed: Survey | undefined
-
   constructor(private readonly options: TmuxOptions) {}
-
-  /**
-   * Between the steps of one run (`tick`): the next survey answers with the last one taken, unless
-   * a session was created, killed or typed into since. Only that one survey: any later one (a step
-   * polling for a session to come up) asks tmux again.
-   */
-  handOver(): void {
-    this.primed = this.last
-  }
 
   /** Every session on the server with its pane facts; an empty list when no server runs. */
   async listSessions(): Promise<SessionInfo[]> {
@@ -92,13 +77,10 @@ export class Tmux {
 
   /** Whether a server answers, and its sessions, in one tmux call. */
   async survey(): Promise<Survey> {
-    const primed = this.primed
-    this.primed = undefined
-    if (primed) return {running: primed.running, sessions: [...primed.sessions]}
     const format = ['#{session_name}', '#{pane_id}', '#{pane_pid}', '#{pane_dead}', '#{pane_current_command}', '#{pane_current_path}', '#{pane_in_mode}', '#{session_created}'].join(SEP)
     const result = await this.run(['list-panes', '-a', '-F', format])
     if (!result.ok) {
-      if (result.noServer) return (this.last = {running: false, sessions: []})
+      if (result.noServer) return {running: false, sessions: []}
       throw this.failure('list sessions', result)
     }
 
@@ -118,7 +100,6 @@ export class Tmux {
       })
     }
 
-    this.last = {running: true, sessions: [...seen.values()]}
     return {running: true, sessions: [...seen.values()]}
   }
 
@@ -258,7 +239,6 @@ export class Tmux {
   }
 
   private async run(args: string[]): Promise<RunResult> {
-    if (!READ_ONLY.has(args[0] ?? '')) this.last = undefined
     const prefix = [...(this.options.extraArgs ?? []), ...(this.options.socket ? ['-S', this.options.socket] : [])]
     const result = await runBounded(this.options.binary ?? 'tmux', [...prefix, ...args], this.options.timeoutMs)
     if (result.error === 'ENOENT') throw fail('unavailable', 'tmux is not installed (Debian/Ubuntu: sudo apt-get install tmux)')
@@ -275,8 +255,9 @@ export class Tmux {
  * purpose: a tmux client answers in milliseconds, the commands run their tmux calls one after the
  * other anyway, and spawnSync needs none of the stream and socket machinery an asynchronous child's
  * pipes load, which was a tenth of a timer run's start-up CPU. (Not execa either, for the same
- * reason: see VERSION.md 0.2.0.) The event loop waits at most `timeoutMs`, far below the lock's
- * stale time, and the lock's fencing makes even that harmless.
+ * reason: see VERSION.md 0.2.0.) Each call blocks the process at most `timeoutMs` (tmux.timeout,
+ * never 0: see config-schema.ts), far below the lock's stale time; a run of several blocked calls
+ * delays the lock's refresh longer, and the lock's fencing makes even that harmless.
  */
 export async function runBounded(file: string, args: string[], timeoutMs: number): Promise<{code: number | null; stdout: string; stderr: string; error?: 'ENOENT' | 'timeout' | string}> {
   const result = spawnSync(file, args, {encoding: 'utf8', killSignal: 'SIGKILL', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs})

@@ -105,6 +105,13 @@ describe('config', () => {
     expect(parseDuration('30')).toBeUndefined()
     expect(parseDuration('5 m')).toBeUndefined()
     expect(parseDuration('')).toBeUndefined()
+    // Too long to be a safe integer: refused, not stored as Infinity (JSON null).
+    expect(parseDuration(`${'9'.repeat(400)}d`)).toBeUndefined()
+  })
+
+  it('refuses a tmux timeout of nothing (a call that never times out) and an endless duration', () => {
+    expect(problems(`${BASE}tmux: {timeout: 0s}\n`)).toEqual([expect.stringMatching(/^\/etc\/cf\/config\.yaml: tmux\.timeout: must be at least 100 ms/)])
+    expect(problems(`${BASE}lock: {stale: ${'9'.repeat(400)}d}\n`)).toEqual([expect.stringMatching(/lock\.stale: must be a duration with a unit/)])
   })
 
   it('exits 78 from the CLI with one stderr line per problem, also under --json', async () => {
