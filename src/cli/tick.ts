@@ -64,6 +64,8 @@ export default defineCommand({
     return lines.join('\n')
   },
   async run(ctx) {
+    // Every step needs the config: a bad one is one error (78), not three.
+    const config = await ctx.config()
     const outcomes: TickResult = {}
     for (const [name, step] of STEPS) {
       try {
@@ -74,7 +76,7 @@ export default defineCommand({
         // Every step needs the tmux server: without one (or without tmux), one line is enough.
         // Any other failure, a swap that could not create a session say, leaves the next steps to
         // run: reconcile is the one that rolls that swap forward.
-        if (report.exit === 69 && !(await tmuxFor(await ctx.config()).serverRunning().catch(() => false))) break
+        if (report.exit === 69 && !(await tmuxFor(config).serverRunning().catch(() => false))) break
       }
     }
 

@@ -1,6 +1,6 @@
 // `tick`, what the timer fires: quota check, reconcile and dispatch in one process, against real
 // tmux and the simulated claude.
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -90,6 +90,13 @@ describe('tick', () => {
       expect(doc.dispatch).toBeUndefined()
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect(result.stderr).toMatch(/^claude-failover: error: quota check: .*tmux/)
+
+      // A bad config is one error too, before any step.
+      writeFileSync(box.configPath, `${readFileSync(box.configPath, 'utf8')}\nbogus_key: 1\n`)
+      const bad = await runCli(['tick', '--config', box.configPath])
+      expect(bad.code).toBe(78)
+      expect(bad.stderr).toMatch(/^claude-failover: error: invalid configuration \(1 problem\)\n.*bogus_key/)
+      expect(bad.stderr.match(/invalid configuration/g)).toHaveLength(1)
     } finally {
       box.cleanup()
     }
