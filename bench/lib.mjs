@@ -67,8 +67,8 @@ export function interleaved(cases, {count = runs, env = {}} = {}) {
 /**
  * A sandbox with two accounts, one project and a private tmux server, and `n` pool sessions
  * (`w-1`…) each running a simulated claude mid-task (a turn of `turnMs`, 10 minutes by default):
- * the working pool the timers watch at night. Returns {dir, config, env, node(args), tmux(...args),
- * cleanup}.
+ * the working pool the timers watch at night. Returns {dir, config, env, socket, node(args),
+ * tmux(...args), cleanup}.
  */
 export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000} = {}) {
   const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 
 import {cli, cpuPerRun, root} from '../lib.mjs'
 
-export const title = 'lifecycle (reconcile, checkpoint, janitor)'
+export const title = 'reconcile (20 sessions)'
 
 const N = 20
 

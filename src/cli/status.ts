@@ -1,6 +1,6 @@
 import {defineCommand, flag} from '../lib/command.js'
-import {tmuxFor} from '../lib/pool.js'
 import {fail} from '../lib/errors.js'
+import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
   examples: ['<%= config.bin %> status', '<%= config.bin %> status --check || notify-send "claude-failover needs you"', '<%= config.bin %> status --json | jq .active_account', '<%= config.bin %> status --events 30'],

@@ -1,4 +1,4 @@
-import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef, WAIT_FLAG} from '../lib/command.js'
+import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef, leftOut, WAIT_FLAG} from '../lib/command.js'
 import {describeFailure, type ErrorKind, ErrorKinds, FailoverError, type FailureReport} from '../lib/errors.js'
 import {tmuxFor} from '../lib/pool.js'
 import dispatch from './dispatch.js'
@@ -51,12 +51,11 @@ export default defineCommand({
     })
   },
   async render(result: TickResult, ctx) {
-    const {isatty} = await import('node:tty')
     const lines: string[] = []
     for (const [name, step] of STEPS) {
       const outcome = result[name]
       if (outcome === undefined || 'error' in outcome) continue
-      if (step.quiet?.(outcome.result as never) && !isatty(1)) continue
+      if (leftOut(step, outcome.result)) continue
       const text = step.render ? await step.render(outcome.result as never, stepContext(ctx, step) as never) : ''
       if (text !== '') lines.push(text)
     }

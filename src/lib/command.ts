@@ -1,8 +1,8 @@
 // A command, defined once without oclif: its flags, its arguments, one service call, and how its
 // result reads for a human. Two front ends run the same definition:
 //  - oclif (src/commands/*, through oclif-command.ts) for --help, topics and the manifest;
-//  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which systemd timers fire every
-//    15-30 s: it parses argv with node:util and never loads oclif (most of a run's start-up cost).
+//  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which the systemd timers fire
+//    (`tick` every 20 s): it parses argv with node:util and never loads oclif (most of a run's start-up cost).
 // Both print through executeCommand and reportFailure below, so their output is the same.
 import {isatty} from 'node:tty'
 
@@ -121,7 +121,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   const result = await def.run(ctx)
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-  } else if (def.render && !(def.quiet?.(result) && !isatty(1))) {
+  } else if (def.render && !leftOut(def, result)) {
     const text = await def.render(result, ctx)
     if (text !== '') process.stdout.write(`${text}\n`)
   }
@@ -133,6 +133,11 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   }
 
   return result
+}
+
+/** True when a result only says nothing happened and stdout is not a terminal: it is not printed. */
+export function leftOut<R>(def: Pick<CommandDef<Record<string, FlagDef>, R>, 'quiet'>, result: R): boolean {
+  return (def.quiet?.(result) ?? false) && !isatty(1)
 }
 
 function writeFailureLines(report: FailureReport): void {

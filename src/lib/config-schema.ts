@@ -8,8 +8,9 @@ import {dirname} from 'node:path'
 import {parseDocument} from 'yaml'
 import * as z from 'zod'
 
-import {type Config, NAME, SESSION_NAME} from './config.js'
+import type {Config} from './config.js'
 
+import {NAME, SESSION_NAME} from './config.js'
 import {parseDuration} from './duration.js'
 import {fail} from './errors.js'
 import {resolvePath} from './paths.js'

@@ -4,16 +4,16 @@
 // instead, because loading those two libraries is most of a run's start-up cost.
 import {mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import {homedir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {fail} from './errors.js'
+import {textHash} from './text.js'
 
 /** Names that are safe as tmux session names and file names: no `.` or `:` (tmux target syntax). */
 export const SESSION_NAME = /^[A-Za-z0-9_-]+$/
 /** Account and project names, and task ids (SPEC §3). */
 export const NAME = /^[A-Za-z0-9._-]+$/
-
 
 /** The validated, resolved configuration every command works from. */
 export interface Config {
@@ -130,7 +130,8 @@ const CACHE_FORMAT = 1
 export function configCache(env: NodeJS.ProcessEnv, home: string, file: string) {
   const base = env.XDG_CACHE_HOME || join(home, '.cache')
   const dir = join(base, 'claude-failover', 'config')
-  const path = join(dir, `${fnv1a(`${home}\0${file}`)}.json`)
+  // A short file name for the path (a collision only costs a miss: the record names its file).
+  const path = join(dir, `${textHash(`${home}\0${file}`)}.json`)
   let build: string | undefined
   const buildId = () => (build ??= currentBuild())
   return {
@@ -172,15 +173,4 @@ function currentBuild(): string {
   // ICU and its time-zone data can change under the same Node version (a system ICU): quota.timezone
   // was checked against them.
   return `${process.version} ${process.versions.icu ?? ''} ${process.versions.tz ?? ''} ${code} ${size} ${mtimeMs}`
-}
-
-/** FNV-1a, 32 bits, as 8 hex digits: a short file name for a path (collisions only cost a miss). */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193)
-  }
-
-  return (hash >>> 0).toString(16).padStart(8, '0')
 }

@@ -63,7 +63,3 @@ export async function symlink(target: string, path: string): Promise<void> {
 export async function writeFile(path: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
   fs.writeFileSync(path, data, options)
 }
-
-export async function appendFile(path: string, data: string | Uint8Array, options?: fs.WriteFileOptions): Promise<void> {
-  fs.appendFileSync(path, data, options)
-}

@@ -1,12 +1,12 @@
 // Shape checks for the records this tool writes and reads back on every timer run (state.json,
-// claim records, attempts ledgers). zod validates what people write (the config, task files); for
+// claim records, attempts ledgers, the swap journal). zod validates what people write (the config, task files); for
 // these internal records it cost more start-up time (building its schema objects at load) than the
 // rest of a run, so they are checked by these few functions instead. A check returns the value
 // (with defaults filled in and unknown keys dropped, as zod's objects do) or throws a ShapeError
 // naming where the value is wrong.
 
 /** A value that does not have the expected shape: `path` is where (`sessions.ccl-auto-11.since`). */
-export class ShapeError extends Error {
+class ShapeError extends Error {
   constructor(
     readonly path: string,
     message: string,
@@ -105,7 +105,7 @@ export function object<S extends Record<string, Check<unknown>>>(shape: S): Chec
   }) as never
 }
 
-/** Runs a check: the value, or the problem as text (`at sessions.x.since: must be an ISO-8601 time`). */
+/** Runs a check: `{ok: true, value}`, or `{ok: false, path, message}` (`sessions.x.since`, `must be an ISO-8601 time`). */
 export function parseShape<T>(check: Check<T>, value: unknown): {ok: true; value: T} | {ok: false; path: string; message: string} {
   try {
     return {ok: true, value: check(value, '')}

@@ -92,7 +92,6 @@ export async function appendSignal(stateDir: string, record: SignalRecord): Prom
   }
 }
 
-/** The last `count` records of a session (newest last), reading only the file's tail. */
 /**
  * readSignals for one pass over many tasks: each session's records are read once, however many
  * tasks and steps ask (a pass is milliseconds; a record appended meanwhile is seen next pass).
@@ -110,6 +109,7 @@ export function signalReader(stateDir: string, count = 500): (session: string) =
   }
 }
 
+/** The last `count` records of a session (newest last), reading only the file's tail. */
 export async function readSignals(stateDir: string, session: string, count = 50): Promise<SignalRecord[]> {
   const tail = await readTail(signalsPath(stateDir, session), 256 * 1024)
   if (!tail) return []

@@ -27,6 +27,12 @@ export interface SessionInfo {
   created: number
 }
 
+/** Whether a server answers, and its sessions (an empty list when none runs). */
+export interface Survey {
+  running: boolean
+  sessions: SessionInfo[]
+}
+
 interface RunResult {
   ok: boolean
   stdout: string
@@ -35,11 +41,6 @@ interface RunResult {
 }
 
 const SEP = '\u001F'
-
-export interface Survey {
-  running: boolean
-  sessions: SessionInfo[]
-}
 const NO_SERVER = /no server running|error connecting to|server exited unexpectedly|no current client/i
 /** Keys that may be sent by name; everything else goes through sendLiteral. */
 export const NAMED_KEYS = new Set(['Enter', 'Escape', 'Up', 'Down', 'Left', 'Right', 'Tab', 'BTab', 'C-c', 'C-u', '1', '2', '3'])

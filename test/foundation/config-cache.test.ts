@@ -5,8 +5,8 @@ import {chmodSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSyn
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {configCache, loadConfig} from '../../src/lib/config.js'
 import {parseConfig} from '../../src/lib/config-schema.js'
+import {configCache, loadConfig} from '../../src/lib/config.js'
 import {FailoverError} from '../../src/lib/errors.js'
 import {CLI, runProcess, tempDir} from '../helpers/env.js'
 

@@ -2,8 +2,8 @@
 // where a value is wrong, and no prototype games.
 import {describe, expect, it} from 'vitest'
 
-import {parseStateText} from '../../src/lib/state.js'
 import {array, boolean, integer, isoTime, nullable, object, oneOf, optional, parseShape, record, string, withDefault} from '../../src/lib/shape.js'
+import {parseStateText} from '../../src/lib/state.js'
 
 const session = object({
   state: oneOf(['idle', 'working'] as const),
@@ -47,7 +47,7 @@ describe('shape checks', () => {
     expect(({} as Record<string, unknown>).state).toBeUndefined()
   })
 
-  it('reads a state file the way the zod schema did: defaults for missing sections, the path of a bad value', () => {
+  it('reads a state file: defaults for missing sections, the path of a bad value in the corrupt reason', () => {
     const ok = parseStateText('{"version": 1, "generation": 4}')
     expect(ok).toStrictEqual({
       kind: 'ok',

@@ -90,8 +90,14 @@ describe('tick', () => {
       expect(doc.dispatch).toBeUndefined()
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect(result.stderr).toMatch(/^claude-failover: error: quota check: .*tmux/)
+    } finally {
+      box.cleanup()
+    }
+  })
 
-      // A bad config is one error too, before any step.
+  it('a bad config is one error (78), before any step', async () => {
+    const box = sandbox()
+    try {
       writeFileSync(box.configPath, `${readFileSync(box.configPath, 'utf8')}\nbogus_key: 1\n`)
       const bad = await runCli(['tick', '--config', box.configPath])
       expect(bad.code).toBe(78)

@@ -78,7 +78,9 @@ describe('simpleFrontmatter', () => {
 
     expect(simpleFrontmatter('priority: 10\ndepends_on:\n  - a\n  - infra:b\ntimeout: 90m\r\ncwd: services/api\n# done\n')).toEqual({cwd: 'services/api', depends_on: ['a', 'infra:b'], priority: 10, timeout: '90m'})
   })
+})
 
+describe('quickFields and readFrontmatter', () => {
   it('checks plain values exactly as the zod schema does: never accepts what it refuses, never reads a value differently', () => {
     const rand = random(20_261_121)
     let quick = 0

@@ -132,7 +132,7 @@ describe('parseTaskBytes', () => {
 })
 
 describe('splitFrontmatter', () => {
-  it('closes only on a line that is exactly ---', async () => {
+  it('closes only on a line that is exactly ---', () => {
     expect(splitFrontmatter('---\na: 1\n---x\n---\nBody')).toEqual({ok: true, value: {body: 'Body', bodyLine: 5, frontmatter: 'a: 1\n---x\n'}})
     expect(splitFrontmatter('---  \na: 1\n---\t\nBody')).toEqual({ok: true, value: {body: 'Body', bodyLine: 4, frontmatter: 'a: 1\n'}})
   })

@@ -21,6 +21,7 @@ import type {Task} from '../queue/task-file.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
+import {randomUUID} from '../crypto.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace, writeFileAtomic} from '../fs-atomic.js'
 import {mkdir, unlink} from '../fs.js'
@@ -34,7 +35,6 @@ import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js
 import {readSignals} from '../signals.js'
 import {type Claim, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
-import {randomUUID} from '../crypto.js'
 
 export interface DispatchOptions {
   dryRun?: boolean

@@ -10,7 +10,7 @@ import type {Config, Project} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
 import type {State} from '../state.js'
-import type {Tmux} from '../tmux.js'
+import type {Survey, Tmux} from '../tmux.js'
 
 import {CHECKPOINT_DIR, parseCheckpointName} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
@@ -126,7 +126,7 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
   // Claims: judged only when tmux answers (without it no session can be said to work or not).
   let claims: JanitorSnapshot['claims'] = null
   let alive = new Set<string>()
-  let survey: Awaited<ReturnType<Tmux['survey']>> | undefined
+  let survey: Survey | undefined
   try {
     survey = await deps.tmux.survey()
   } catch (error) {

@@ -5,8 +5,8 @@
 // Secrets come only from the environment variables the config names. Telegram puts the bot token
 // in the URL path, and undici quotes header values and URLs in some of its errors, so every error
 // text is scrubbed of every secret before it leaves this module.
-
 import type {Config} from '../config.js'
+
 import {sha256Hex} from '../crypto.js'
 
 export type ChannelName = 'telegram' | 'email' | 'webhook'

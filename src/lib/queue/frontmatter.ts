@@ -7,7 +7,11 @@ import * as z from 'zod'
 
 import {parseDuration} from '../duration.js'
 import {editDistance} from '../text.js'
-import {cwdProblem, EXAMPLES, FORBIDDEN_KEYS, FRONTMATTER_EXAMPLE, MAX_YAML_ALIASES, type Outcome, quoteInput, simpleFrontmatter, TASK_KEYS, type TaskFields} from './task-file.js'
+import {cwdProblem, EXAMPLES, FRONTMATTER_EXAMPLE, type Outcome, quoteInput, simpleFrontmatter, TASK_KEYS, type TaskFields} from './task-file.js'
+
+/** Alias expansions allowed in frontmatter: enough for any honest file, refuses billion-laughs. */
+export const MAX_YAML_ALIASES = 50
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /**
  * Parses frontmatter as YAML 1.2 core: no custom tags (`!!js/function` is refused, not turned into

@@ -22,8 +22,8 @@ import type {TaskFingerprint} from './markers.js'
 import type {Task, TaskProject} from './task-file.js'
 
 import {fsFailure} from '../errors.js'
-import {checkDependencies} from './dependencies.js'
 import {readdir} from '../fs.js'
+import {checkDependencies} from './dependencies.js'
 import {queueDir} from './layout.js'
 import {
   BLOCKED_SUFFIX,

@@ -1,8 +1,9 @@
 // Reading one task file (SPEC §3) as hostile input: a task file can never run code, escape its
 // project, or make the reader hang or swallow gigabytes.
 //
-// Frontmatter decision: we split the frontmatter ourselves and parse it with `yaml` v2 (YAML 1.2
-// core schema); gray-matter is not used. Its only job here would be the split, which it does
+// Frontmatter decision: we split the frontmatter ourselves; a plain reader settles the usual
+// `key: value` lines, and anything else goes to `yaml` v2 (YAML 1.2 core schema, in
+// frontmatter.ts); gray-matter is not used. Its only job here would be the split, which it does
 // laxly (a `\n---x` line closes the block, a missing close parses the whole body as YAML), and
 // every call to it is a liability: it evals `---js`/`---javascript` by default and caches by
 // content (reference/libraries.md §4). With no gray-matter on the path, no engine exists that
@@ -16,8 +17,6 @@ import {isTaskId} from './layout.js'
 
 /** Task files larger than this are refused without being read. */
 export const MAX_TASK_BYTES = 1024 * 1024
-/** Alias expansions allowed in frontmatter: enough for any honest file, refuses billion-laughs. */
-export const MAX_YAML_ALIASES = 50
 /** The frontmatter keys a task file may use. */
 export const TASK_KEYS = ['priority', 'depends_on', 'timeout', 'cwd', 'retries'] as const
 
@@ -29,7 +28,6 @@ export const EXAMPLES: Record<(typeof TASK_KEYS)[number], string> = {
   timeout: 'timeout: 90m',
 }
 export const FRONTMATTER_EXAMPLE = '"---" / "priority: 10" / "---" then the prompt'
-export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** The project a task belongs to, as config.ts and layout.ts describe it. */
 export interface TaskProject {
@@ -234,7 +232,7 @@ export async function readFrontmatter(source: string): Promise<Outcome<TaskField
   const quick = simple && quickFields(simple)
   if (quick) return {ok: true, value: quick}
   const full = await import('./frontmatter.js')
-  const data = simple ? {ok: true as const, value: simple} : full.parseFrontmatter(source)
+  const data = full.parseFrontmatter(source)
   if (!data.ok) return data
   return full.validateFrontmatter(data.value)
 }
@@ -277,7 +275,7 @@ export function cwdProblem(value: unknown): string | undefined {
 }
 
 /** True when a relative path climbs out of its base (`..`, `a/../../b`). */
-export function escapes(path: string): boolean {
+function escapes(path: string): boolean {
   const rel = relative('/base', resolve('/base', path))
   return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)
 }

@@ -1,9 +1,8 @@
 // The service behind `quota classify`: validate --now/--tz, read one capture (a file, or stdin),
 // classify it. The operator's "why did (or didn't) this pane swap?".
-
 import {fail, fsFailure} from '../errors.js'
-import {type Classification, classifyPane} from './classify.js'
 import {readFile} from '../fs.js'
+import {type Classification, classifyPane} from './classify.js'
 import {isValidTimeZone} from './reset-time.js'
 
 export interface ClassifyCaptureOptions {

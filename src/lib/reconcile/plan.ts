@@ -2,7 +2,6 @@
 // the state cache in, the actions that bring them in line out. No I/O and no clock here: the plan is
 // what `--dry-run` prints and what the property test drives. Level-triggered: every rule looks only
 // at what is observed now, and applying a plan leaves a world whose next plan is empty.
-
 import type {Claim} from '../dispatch/claims.js'
 import type {SignalRecord} from '../signals.js'
 import type {SessionRecord} from '../state.js'

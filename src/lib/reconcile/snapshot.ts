@@ -19,7 +19,6 @@ import {failures, LEDGER_SUFFIX, readLedger} from './ledger.js'
 import {type DispatchedView, LAUNCH_GRACE_MS, paneHash, type ReconcileSnapshot, type SessionView, type SidecarView} from './plan.js'
 
 export const REASON_SUFFIX = '.reason'
-const SIGNALS_READ = 200
 
 /** The sessions of a tmux survey as the planner sees them (pane text not read yet). */
 export function sessionViews(sessions: readonly SessionInfo[]): Record<string, SessionView> {
@@ -46,7 +45,7 @@ export function folderListing(): Listing {
   return (dir) => {
     let names = seen.get(dir)
     if (!names) {
-      names = readdir(dir).then((list) => new Set(list), () => new Set<string>())
+      names = listNames(dir).then((list) => new Set(list))
       seen.set(dir, names)
     }
 
@@ -77,7 +76,7 @@ export async function twinOf(projectPath: string, taskId: string, listing?: List
   return null
 }
 
-async function names(dir: string): Promise<string[]> {
+async function listNames(dir: string): Promise<string[]> {
   try {
     return await readdir(dir)
   } catch {
@@ -107,7 +106,7 @@ export async function orphanSidecars(project: Project): Promise<SidecarView[]> {
   ]
   for (const {kind, state, suffix, taskAlso} of scan) {
     const dir = queueDir(project.path, state)
-    const all = await names(dir)
+    const all = await listNames(dir)
     const present = new Set(all)
     for (const name of all) {
       if (name.startsWith('.') || !name.endsWith(`.md${suffix}`)) continue
@@ -157,7 +156,7 @@ export async function gatherSnapshot(input: GatherInput): Promise<ReconcileSnaps
   const sessions = sessionViews(input.sessions)
   const items = input.items ?? (await listDispatched(input.projects))
   const listing = folderListing()
-  const readRecords = input.signals ?? signalReader(config.stateDir, SIGNALS_READ)
+  const readRecords = input.signals ?? signalReader(config.stateDir)
   const projectPath = new Map(input.projects.map((p) => [p.name, p.path]))
   const signals: Record<string, SignalRecord[]> = {}
   const dispatched: DispatchedView[] = []
@@ -171,9 +170,9 @@ export async function gatherSnapshot(input: GatherInput): Promise<ReconcileSnaps
     let transcriptMtimeMs: number | null = null
     if (claim?.launched_at && !twin) {
       signals[claim.session] ??= await readRecords(claim.session)
-      const path = projectPath.get(item.project) ?? item.projectPath
-      const hasLedger = (await listing(queueDir(path, 'inbox'))).has(`${item.id}.md${LEDGER_SUFFIX}`)
-      const ledger = hasLedger ? await readLedger(path, item.id) : {runs: []}
+      const projectDir = projectPath.get(item.project) ?? item.projectPath
+      const hasLedger = (await listing(queueDir(projectDir, 'inbox'))).has(`${item.id}.md${LEDGER_SUFFIX}`)
+      const ledger = hasLedger ? await readLedger(projectDir, item.id) : {runs: []}
       failed = failures(ledger)
       runRecorded = ledger.runs.some((r) => r.counted && r.conversation_id === claim.conversation_id)
       const view = sessions[claim.session]

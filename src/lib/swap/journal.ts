@@ -17,15 +17,15 @@ import type {Transaction} from '../lock.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
-import {appendEvent} from '../events.js'
 import {fail} from '../errors.js'
+import {appendEvent} from '../events.js'
 import {buildLaunchLine, ensureHooksSettings} from '../launch.js'
 import {deliverNotifications, swapDone} from '../notify/notifier.js'
 import {isShell} from '../pane.js'
 import {classifyPane} from '../quota/classify.js'
+import {array, boolean, type Checked, nullable, object, oneOf, parseShape, string, withDefault} from '../shape.js'
 import {readSignals} from '../signals.js'
 import {repointLink} from '../symlinks.js'
-import {array, boolean, type Checked, nullable, object, oneOf, parseShape, string, withDefault} from '../shape.js'
 
 export const JOURNAL_STEPS = ['planned', 'killed', 'flipped', 'relaunched'] as const
 

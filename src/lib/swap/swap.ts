@@ -9,6 +9,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {latestCheckpoint} from '../checkpoint/checkpoint.js'
 import {crashpoint} from '../crashpoint.js'
+import {randomUUID} from '../crypto.js'
 import {listDispatched} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
 import {appendEvent} from '../events.js'
@@ -21,7 +22,6 @@ import {discoverProjects} from '../queue/layout.js'
 import {isConversationId, readSignals} from '../signals.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
 import {type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
-import {randomUUID} from '../crypto.js'
 
 export interface SwapOptions {
   to?: string
