@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CLI entry. CommonJS on purpose (bin/package.json): an ES-module entry costs every run ~4 ms
-// of CPU in the ESM loader, and the systemd timer fires `tick` every 20 s.
+// of CPU in the ESM loader, and the systemd timer fires `tick` every 30 s.
 // A direct command run (`dispatch`, `quota check`, `status --json` …) loads the one bundled file
 // dist/cli.cjs with V8's cached compiled code: this is most of a run's cost. Help, version, unknown
 // commands, and CLAUDE_FAILOVER_NO_BUNDLE=1 go through oclif's ordinary loader.

@@ -6,7 +6,7 @@
 //  3. esbuild bundles every command into one CommonJS file, dist/cli.cjs, which bin/run.js loads
 //     for a direct command run: one file instead of ~500 modules;
 //  4. a warm-up run leaves dist/cli.cjs.cache, V8's compiled code for that bundle, so a timer run
-//     does not recompile the same code every 20 seconds (Node 20 has no module compile cache).
+//     does not recompile the same code every 30 seconds (Node 20 has no module compile cache).
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'

@@ -310,10 +310,10 @@ describe('the units', () => {
     }
   })
 
-  it('the cadences: the tick (quota check, reconcile, dispatch) 20 s, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
+  it('the cadences: the tick (quota check, reconcile, dispatch) 30 s, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
     const periodic: Record<string, number> = {
       'claude-failover-checkpoint.timer': 300,
-      'claude-failover-tick.timer': 20,
+      'claude-failover-tick.timer': 30,
     }
     for (const [file, seconds] of Object.entries(periodic)) {
       const timer = shipped[file]
