@@ -65,19 +65,14 @@ export function interleaved(cases, {count = runs, env = {}} = {}) {
 }
 
 /**
- * A sandbox with two accounts, one project and a private tmux server, and `n` pool sessions
- * (`w-1`…) each running a simulated claude mid-task (a turn of `turnMs`, 10 minutes by default):
- * the working pool the timers watch at night. Returns {dir, config, env, socket, node(args),
- * tmux(...args), cleanup}.
+ * A throw-away folder with a private tmux socket (the tests' tmux config: panes run a plain bash).
+ * Returns {dir, socket, tmux(...args) → stdout, cleanup()}; cleanup kills the server, then removes
+ * the folder.
  */
-export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000} = {}) {
-  const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))
+export function tmuxSandbox(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix))
   const socket = join(dir, 'tmux.sock')
   const tmux = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'}).toString()
-  const env = {...process.env, XDG_CACHE_HOME: join(dir, 'cache')}
-  const config = join(dir, 'config.yaml')
-  const node = (args) => spawnSync(process.execPath, [cli, ...args, '--config', config], {encoding: 'utf8', env})
   const cleanup = () => {
     try {
       tmux('kill-server')
@@ -85,6 +80,22 @@ export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [
 
     rmSync(dir, {force: true, recursive: true})
   }
+
+  return {cleanup, dir, socket, tmux}
+}
+
+/**
+ * A sandbox with two accounts, one project and a private tmux server, and `n` pool sessions
+ * (`w-1`…) each running a simulated claude mid-task (a turn of `turnMs`, 10 minutes by default):
+ * the working pool the timers watch at night. Returns {dir, config, env, socket, node(args),
+ * tmux(...args), cleanup}.
+ */
+export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000} = {}) {
+  const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))
+  const {cleanup, dir, socket, tmux} = tmuxSandbox(prefix)
+  const env = {...process.env, XDG_CACHE_HOME: join(dir, 'cache')}
+  const config = join(dir, 'config.yaml')
+  const node = (args) => spawnSync(process.execPath, [cli, ...args, '--config', config], {encoding: 'utf8', env})
 
   try {
     for (const d of ['main', 'backup', 'shared/projects', 'shared/file-history', 'shared/session-env', 'proj/.agent-queue/inbox']) mkdirSync(join(dir, d), {recursive: true})

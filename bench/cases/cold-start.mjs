@@ -2,12 +2,10 @@
 // as the timers run them: no --json, output to pipes (journald's sockets under systemd), a live tmux
 // server holding one session that is not the pool's, an unchanged config. Measured in interleaved
 // rounds (see lib.mjs) so a slow spell of the machine lands on the baseline too.
-import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, cpuPerRun, interleaved} from '../lib.mjs'
+import {cli, cpuPerRun, interleaved, tmuxSandbox} from '../lib.mjs'
 
 export const title = 'cold start'
 
@@ -22,9 +20,7 @@ const COMMANDS = [
 ]
 
 export async function run() {
-  const sandbox = mkdtempSync(join(tmpdir(), 'cf-bench-'))
-  const socket = join(sandbox, 'tmux.sock')
-  const tmux = (...args) => execFileSync('tmux', ['-f', '/dev/null', '-S', socket, ...args], {stdio: 'ignore'})
+  const {cleanup, dir: sandbox, tmux} = tmuxSandbox('cf-bench-')
   const rows = []
   try {
     for (const name of ['main', 'backup', 'shared', 'proj/.agent-queue/inbox']) mkdirSync(join(sandbox, name), {recursive: true})
@@ -52,11 +48,7 @@ export async function run() {
     const shBaseline = cpuPerRun('/bin/sh', ['-c', `echo x | ${process.execPath} -e 0`])
     rows.push({case: 'hook (one Stop record)', cpu: hook.cpu, ratio: hook.cpu / shBaseline.cpu, target: '≤ 1.5×', vs: 'sh + node -e 0', wall: hook.wall})
   } finally {
-    try {
-      tmux('kill-server')
-    } catch {}
-
-    rmSync(sandbox, {force: true, recursive: true})
+    cleanup()
   }
 
   return rows

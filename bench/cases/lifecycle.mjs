@@ -1,21 +1,18 @@
 // `reconcile --json` over a pool of 20 sessions, idle and working (20 launched claims whose panes are
 // read for the stall watch), CPU per run against `node -e 0` (the empty pool is in cold-start.mjs).
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {randomUUID} from 'node:crypto'
-import {tmpdir} from 'node:os'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, cpuPerRun, root} from '../lib.mjs'
+import {cli, cpuPerRun, tmuxSandbox} from '../lib.mjs'
 
 export const title = 'reconcile (20 sessions)'
 
 const N = 20
 
 export async function run() {
-  const dir = mkdtempSync(join(tmpdir(), 'cf-bench-life-'))
-  const socket = join(dir, 'tmux.sock')
-  const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'}).toString()
+  const {cleanup, dir, socket, tmux: t} = tmuxSandbox('cf-bench-life-')
   const rows = []
   try {
     for (const d of ['main', 'backup', 'shared', 'proj/.agent-queue/dispatched']) mkdirSync(join(dir, d), {recursive: true})
@@ -54,13 +51,7 @@ export async function run() {
     const raw = cpuPerRun('/bin/sh', ['-c', `tmux -S ${socket} list-panes -a -F '#{session_name}' >/dev/null; for i in $(seq 1 ${N}); do tmux -S ${socket} capture-pane -p -t "=w-$i:" >/dev/null; done`])
     rows.push({case: `  tmux list-panes + ${N} capture-pane (sh)`, cpu: raw.cpu, ratio: raw.cpu / baseline.cpu, vs: 'node -e 0', wall: raw.wall})
   } finally {
-    try {
-      t('kill-server')
-    } catch {
-      // Already gone.
-    }
-
-    rmSync(dir, {force: true, recursive: true})
+    cleanup()
   }
 
   return rows

@@ -1,20 +1,16 @@
 // `quota check` over 20 and 100 live sessions (real tmux; each pane shows an idle Claude Code
 // screen), against the bare cost of capturing the same panes with the tmux CLI.
-import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, cpuPerRun, root} from '../lib.mjs'
+import {cli, cpuPerRun, root, tmuxSandbox} from '../lib.mjs'
 
 export const title = 'quota check at scale'
 
 export async function run() {
   const rows = []
   for (const n of [20, 100]) {
-    const dir = mkdtempSync(join(tmpdir(), 'cf-bench-quota-'))
-    const socket = join(dir, 'tmux.sock')
-    const t = (...args) => execFileSync('tmux', ['-S', socket, '-f', join(root, 'test', 'fixtures', 'tmux.conf'), ...args], {stdio: 'pipe'})
+    const {cleanup, dir, socket, tmux: t} = tmuxSandbox('cf-bench-quota-')
     try {
       for (const d of ['main', 'backup', 'shared']) mkdirSync(join(dir, d))
       const config = join(dir, 'config.yaml')
@@ -30,11 +26,7 @@ export async function run() {
         {case: `quota check --json, ${n} live sessions`, cpu: check.cpu, ratio: check.wall / raw.wall, target: n === 100 ? '< 500 ms' : '', vs: 'raw capture (wall)', wall: check.wall},
       )
     } finally {
-      try {
-        t('kill-server')
-      } catch {}
-
-      rmSync(dir, {force: true, recursive: true})
+      cleanup()
     }
   }
 

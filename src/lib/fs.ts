@@ -20,6 +20,15 @@ export async function readdir(path: string, options?: {withFileTypes: true}): Pr
   return options ? fs.readdirSync(path, options) : fs.readdirSync(path)
 }
 
+/** The names in a folder; none when it is missing or cannot be read (callers that must tell use readdir). */
+export async function readdirOrEmpty(path: string): Promise<string[]> {
+  try {
+    return fs.readdirSync(path)
+  } catch {
+    return []
+  }
+}
+
 export async function stat(path: string): Promise<Stats> {
   return fs.statSync(path)
 }

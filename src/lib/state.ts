@@ -7,7 +7,7 @@ import type {Config} from './config.js'
 
 import {fsFailure} from './errors.js'
 import {ensurePrivateDir, writeFileAtomic} from './fs-atomic.js'
-import {readdir, readFile, readlink, rename} from './fs.js'
+import {readdirOrEmpty, readFile, readlink, rename} from './fs.js'
 import {type Checked, integer, isoTime, literal, nullable, object, oneOf, optional, parseShape, record, string, unknown, withDefault} from './shape.js'
 
 export const STATE_VERSION = 1
@@ -91,15 +91,8 @@ async function activeAccountFromLink(config: Config): Promise<string | null> {
 
 /** The highest generation ever committed, from the fence markers (survives a lost state file). */
 export async function highestFence(stateDir: string): Promise<number> {
-  let names: string[]
-  try {
-    names = await readdir(join(stateDir, FENCE_DIR))
-  } catch {
-    return 0
-  }
-
   let highest = 0
-  for (const name of names) {
+  for (const name of await readdirOrEmpty(join(stateDir, FENCE_DIR))) {
     if (/^\d+$/.test(name)) highest = Math.max(highest, Number(name))
   }
 

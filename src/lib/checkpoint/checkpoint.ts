@@ -16,7 +16,7 @@ import type {Tmux} from '../tmux.js'
 
 import {type Claim, listDispatched} from '../dispatch/claims.js'
 import {writeFileAtomic} from '../fs-atomic.js'
-import {mkdir, readdir, readFile} from '../fs.js'
+import {mkdir, readdirOrEmpty, readFile} from '../fs.js'
 import {readStateSnapshot} from '../lock.js'
 import {isShell} from '../pane.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
@@ -78,14 +78,7 @@ export function parseCheckpointName(name: string): {session: string; at: number}
 
 /** The newest readable checkpoint of a session, or undefined. Read-only; for the swap. */
 export async function latestCheckpoint(config: Config, session: string): Promise<Checkpoint | undefined> {
-  let names: string[]
-  try {
-    names = await readdir(checkpointDir(config))
-  } catch {
-    return undefined
-  }
-
-  const mine = names.filter((name) => parseCheckpointName(name)?.session === session).sort().reverse()
+  const mine = (await readdirOrEmpty(checkpointDir(config))).filter((name) => parseCheckpointName(name)?.session === session).sort().reverse()
   for (const name of mine) {
     try {
       const value = JSON.parse(await readFile(join(checkpointDir(config), name), 'utf8')) as Checkpoint

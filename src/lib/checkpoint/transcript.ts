@@ -3,7 +3,7 @@
 // only the last TAIL_BYTES are ever read, and the last tool call is looked for there.
 import {join, resolve} from 'node:path'
 
-import {readdir, stat} from '../fs.js'
+import {readdirOrEmpty, stat} from '../fs.js'
 import {readTail as readFileTail} from '../tail.js'
 
 /** How much of a transcript's end is read. */
@@ -88,13 +88,7 @@ export function lastToolCall(text: string): ToolCall | null {
  */
 export async function newestTranscript(accountHome: string, cwd: string): Promise<{conversationId: string; path: string; mtimeMs: number} | undefined> {
   const dir = join(accountHome, 'projects', encodeProjectDir(cwd))
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return undefined
-  }
-
+  const names = await readdirOrEmpty(dir)
   let best: {conversationId: string; path: string; mtimeMs: number} | undefined
   for (const name of names) {
     if (!UUID_STEM.test(name)) continue

@@ -5,7 +5,7 @@
 import {join} from 'node:path'
 
 import {writeFileAtomic} from '../fs-atomic.js'
-import {readdir, readFile, unlink} from '../fs.js'
+import {readdirOrEmpty, readFile, unlink} from '../fs.js'
 import {queueDir} from '../queue/layout.js'
 import {type Checked, integer, nullable, object, parseShape, string} from '../shape.js'
 
@@ -66,14 +66,7 @@ export interface DispatchedTask {
 export async function listDispatched(projects: {name: string; path: string}[]): Promise<DispatchedTask[]> {
   const out: DispatchedTask[] = []
   for (const project of projects) {
-    let names: string[]
-    try {
-      names = await readdir(queueDir(project.path, 'dispatched'))
-    } catch {
-      continue
-    }
-
-    for (const name of names.sort()) {
+    for (const name of (await readdirOrEmpty(queueDir(project.path, 'dispatched'))).sort()) {
       if (name.startsWith('.') || !name.endsWith('.md')) continue
       const id = name.slice(0, -3)
       out.push({claim: await readClaim(project.path, id), id, project: project.name, projectPath: project.path})

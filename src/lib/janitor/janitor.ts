@@ -18,7 +18,7 @@ import {listDispatched} from '../dispatch/claims.js'
 import {FailoverError} from '../errors.js'
 import {appendEvent, EVENTS_FILE} from '../events.js'
 import {fsyncDir, renameNoReplace, TEMP_FILE_PATTERN, tempPathFor} from '../fs-atomic.js'
-import {lstat, mkdir, readdir, readFile, rename, stat, unlink} from '../fs.js'
+import {lstat, mkdir, readdirOrEmpty, readFile, rename, stat, unlink} from '../fs.js'
 import {LOCK_DIR, readStateSnapshot, withStateLock} from '../lock.js'
 import {clearNotified, deliverNotifications, type Notification, type NotifyDeps, taskFailed} from '../notify/notifier.js'
 import {dedicatedSessionNames, ownedSessions, poolSessionNames} from '../pool.js'
@@ -100,14 +100,6 @@ export async function janitor(config: Config, options: JanitorOptions, deps: Jan
   })
 }
 
-async function entries(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir)
-  } catch {
-    return []
-  }
-}
-
 async function info(path: string) {
   try {
     return await lstat(path)
@@ -183,7 +175,7 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
   for (const project of projects) {
     const doneDir = queueDir(project.path, 'done')
     const archiveDir = queueDir(project.path, 'archive')
-    const names = await entries(doneDir)
+    const names = await readdirOrEmpty(doneDir)
     const present = new Set(names)
     for (const name of names) {
       if (name.startsWith('.')) continue
@@ -214,7 +206,7 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
 
   const configured = new Set([...poolSessionNames(config), ...dedicatedSessionNames(config)])
   const checkpoints: JanitorSnapshot['checkpoints'] = []
-  for (const name of await entries(join(config.stateDir, CHECKPOINT_DIR))) {
+  for (const name of await readdirOrEmpty(join(config.stateDir, CHECKPOINT_DIR))) {
     const parsed = parseCheckpointName(name)
     if (parsed) checkpoints.push({at: parsed.at, configured: configured.has(parsed.session), path: join(config.stateDir, CHECKPOINT_DIR, name), session: parsed.session})
   }
@@ -222,17 +214,17 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
   // Temp files of fs-atomic's pattern, in the state folder (and its folders) and the queue folders.
   const temps: JanitorSnapshot['temps'] = []
   const tempDirs = [config.stateDir]
-  for (const sub of await entries(config.stateDir)) {
+  for (const sub of await readdirOrEmpty(config.stateDir)) {
     if (sub === LOCK_DIR || sub.startsWith('.')) continue
     const subInfo = await info(join(config.stateDir, sub))
     if (!subInfo?.isDirectory()) continue
     tempDirs.push(join(config.stateDir, sub))
-    if (sub === 'prompts') for (const p of await entries(join(config.stateDir, sub))) tempDirs.push(join(config.stateDir, sub, p))
+    if (sub === 'prompts') for (const p of await readdirOrEmpty(join(config.stateDir, sub))) tempDirs.push(join(config.stateDir, sub, p))
   }
 
   for (const project of projects) for (const s of QUEUE_STATES) tempDirs.push(join(project.path, QUEUE_DIR, s))
   for (const dir of tempDirs) {
-    for (const name of await entries(dir)) {
+    for (const name of await readdirOrEmpty(dir)) {
       if (!TEMP_FILE_PATTERN.test(name)) continue
       const file = await info(join(dir, name))
       if (file?.isFile()) temps.push({at: file.mtimeMs, path: join(dir, name)})
@@ -240,14 +232,14 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
   }
 
   const fences: JanitorSnapshot['fences'] = []
-  for (const name of await entries(join(config.stateDir, FENCE_DIR))) {
+  for (const name of await readdirOrEmpty(join(config.stateDir, FENCE_DIR))) {
     if (/^\d+$/.test(name)) fences.push({generation: Number(name), path: join(config.stateDir, FENCE_DIR, name)})
   }
 
   const dispatchedKeys = new Set(items.map((i) => `${i.project}/${i.id}`))
   const prompts: JanitorSnapshot['prompts'] = []
-  for (const project of await entries(join(config.stateDir, 'prompts'))) {
-    for (const name of await entries(join(config.stateDir, 'prompts', project))) {
+  for (const project of await readdirOrEmpty(join(config.stateDir, 'prompts'))) {
+    for (const name of await readdirOrEmpty(join(config.stateDir, 'prompts', project))) {
       if (!name.endsWith('.md') || name.startsWith('.')) continue
       const file = await info(join(config.stateDir, 'prompts', project, name))
       if (!file?.isFile()) continue
@@ -258,7 +250,7 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
 
   const claimedSessions = new Set(items.map((i) => i.claim?.session).filter((s): s is string => s !== undefined))
   const signals: JanitorSnapshot['signals'] = []
-  for (const name of await entries(join(config.stateDir, SIGNALS_DIR))) {
+  for (const name of await readdirOrEmpty(join(config.stateDir, SIGNALS_DIR))) {
     if (!name.endsWith('.jsonl') || name.startsWith('.')) continue
     const session = name.slice(0, -'.jsonl'.length)
     const path = join(config.stateDir, SIGNALS_DIR, name)
@@ -354,7 +346,7 @@ async function applyJanitorAction(config: Config, tx: Transaction, a: JanitorAct
       // so a dependent checked meanwhile stays resolved (the gate looks in both).
       if (!(await renameNoReplace(join(doneDir, `${a.task}.md`), join(archiveDir, `${a.task}.md`)))) return false
       crashpoint('janitor:after-archive-task')
-      for (const name of await entries(doneDir)) {
+      for (const name of await readdirOrEmpty(doneDir)) {
         if (name.startsWith(`${a.task}.md.`)) await moveSidecar(join(doneDir, name), join(archiveDir, name))
       }
 

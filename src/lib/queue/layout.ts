@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {Config, Project} from '../config.js'
 
 import {NAME} from '../config.js'
-import {readdir, stat} from '../fs.js'
+import {readdir, readdirOrEmpty, stat} from '../fs.js'
 
 export const QUEUE_DIR = '.agent-queue'
 export const QUEUE_STATES = ['inbox', 'dispatched', 'done', 'failed', 'archive'] as const
@@ -72,11 +72,7 @@ export interface QueueCounts {
 }
 
 async function names(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).filter((name) => !name.startsWith('.'))
-  } catch {
-    return []
-  }
+  return (await readdirOrEmpty(dir)).filter((name) => !name.startsWith('.'))
 }
 
 /** Counts a project's tasks by state; a task with a marker counts as blocked or invalid, not inbox. */

@@ -10,7 +10,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 import {deriveTranscriptPath} from '../checkpoint/transcript.js'
 import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from '../dispatch/claims.js'
 import {pathExists} from '../fs-atomic.js'
-import {lstat, readdir, stat} from '../fs.js'
+import {lstat, readdirOrEmpty, stat} from '../fs.js'
 import {isShell} from '../pane.js'
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {queueDir, type QueueState} from '../queue/layout.js'
@@ -45,7 +45,7 @@ export function folderListing(): Listing {
   return (dir) => {
     let names = seen.get(dir)
     if (!names) {
-      names = listNames(dir).then((list) => new Set(list))
+      names = readdirOrEmpty(dir).then((list) => new Set(list))
       seen.set(dir, names)
     }
 
@@ -76,14 +76,6 @@ export async function twinOf(projectPath: string, taskId: string, listing?: List
   return null
 }
 
-async function listNames(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir)
-  } catch {
-    return []
-  }
-}
-
 /** The folder a task's file is in now (first found), or null. */
 export async function taskLocation(projectPath: string, taskId: string): Promise<QueueState | null> {
   for (const state of ['dispatched', 'inbox', 'done', 'failed', 'archive'] as const) {
@@ -106,7 +98,7 @@ export async function orphanSidecars(project: Project): Promise<SidecarView[]> {
   ]
   for (const {kind, state, suffix, taskAlso} of scan) {
     const dir = queueDir(project.path, state)
-    const all = await listNames(dir)
+    const all = await readdirOrEmpty(dir)
     const present = new Set(all)
     for (const name of all) {
       if (name.startsWith('.') || !name.endsWith(`.md${suffix}`)) continue

@@ -13,7 +13,7 @@ import {randomUUID} from '../crypto.js'
 import {listDispatched} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
 import {appendEvent} from '../events.js'
-import {access, readdir} from '../fs.js'
+import {access, readdirOrEmpty} from '../fs.js'
 import {withStateLock} from '../lock.js'
 import {trace} from '../log.js'
 import {allExhausted, deliverNotifications, swapFailed} from '../notify/notifier.js'
@@ -234,14 +234,7 @@ async function transcriptReachable(home: string, conversation: string, knownPath
     if (await access(candidate).then(() => true, () => false)) return true
   }
 
-  let dirs: string[]
-  try {
-    dirs = await readdir(join(home, 'projects'))
-  } catch {
-    return false
-  }
-
-  for (const dir of dirs) {
+  for (const dir of await readdirOrEmpty(join(home, 'projects'))) {
     if (await access(join(home, 'projects', dir, `${conversation}.jsonl`)).then(() => true, () => false)) return true
   }
 
