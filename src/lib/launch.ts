@@ -39,7 +39,7 @@ export interface LaunchSpec {
   /** `project/task_id` for CLAUDE_FAILOVER_TASK; null for a resumed dedicated session. */
   task: {project: string; id: string} | null
   conversationId: string
-  /** new: `--session-id <uuid> "$(cat -- prompt)"`; resume: `--resume <uuid>`. */
+  /** new: `--session-id <uuid> -- "$(cat -- prompt)"`; resume: `--resume <uuid>`. */
   mode: {kind: 'new'; promptFile: string} | {kind: 'resume'}
 }
 
@@ -56,7 +56,9 @@ export function buildLaunchLine(config: Config, spec: LaunchSpec): string {
   const settings = ['--settings', absolute(hooksSettingsPath(config), 'the hooks settings file')]
   const conversation =
     spec.mode.kind === 'new'
-      ? ['--session-id', shellQuote(spec.conversationId), `"$(cat -- ${absolute(spec.mode.promptFile, 'the prompt file')})"`]
+      ? // `--` ends Claude Code's options: a prompt that begins with `-` (a Markdown list) is the
+        // prompt, not `error: unknown option '- Fix …'` (seen with the real 2.1.328).
+        ['--session-id', shellQuote(spec.conversationId), '--', `"$(cat -- ${absolute(spec.mode.promptFile, 'the prompt file')})"`]
       : ['--resume', shellQuote(spec.conversationId)]
   return [`cd -- ${absolute(spec.cwd, 'the working directory')} &&`, ...env, ...claude, ...settings, ...conversation].join(' ')
 }
