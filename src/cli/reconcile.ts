@@ -24,7 +24,7 @@ export default defineCommand({
   },
   async render(result) {
     const {colour, table} = await import('../lib/render.js')
-    if (result.refused) return colour.bad('refused: the shared symlinks are broken (see below)')
+    if (result.refused) return colour.bad(`refused: ${result.refused.what === 'shared-links' ? 'the shared symlinks are broken' : "the active account's home is not ready"} (see below)`)
     if (result.actions.length === 0) return colour.dim('nothing to do: the pool and the queues are in line')
     const {describeAction} = await import('../lib/reconcile/reconcile.js')
     const rows = result.actions.map((a) => [result.dry_run ? `would ${a.action}` : a.action, describeAction(a)])

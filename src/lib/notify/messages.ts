@@ -13,6 +13,7 @@ export type NotificationKind =
   | 'task_stalled'
   | 'symlinks_invalid'
   | 'symlinks_repaired'
+  | 'homes_not_ready'
   | 'test'
 
 /**
@@ -280,6 +281,24 @@ export function symlinksRepaired(input: {next?: string} = {}): Notification {
     severity: 'info',
     text: ['Every account home shares the transcript folders again.', input.next ?? 'Next: swaps and `reconcile --boot` proceed normally; nothing to do.'].join('\n'),
     title: 'Shared symlinks repaired',
+  }
+}
+
+/** An account home would stop at a first-launch screen (theme picker, folder trust, bypass warning). */
+export function homesNotReady(input: {problems: string[]; next?: string}): Notification {
+  return {
+    clears: [],
+    fields: {problems: input.problems.slice(0, 50)},
+    key: 'homes_not_ready',
+    kind: 'homes_not_ready',
+    mode: 'condition',
+    severity: 'critical',
+    text: [
+      `An account home is not ready for unattended use (${input.problems.length} problem(s)):`,
+      ...input.problems.slice(0, 10).map((p) => `- ${p}`),
+      input.next ?? 'Next: nothing starts or swaps into that home until it is fixed; run `claude-failover homes --fix`.',
+    ].join('\n'),
+    title: `Account home not ready (${input.problems.length} problem(s))`,
   }
 }
 

@@ -23,10 +23,13 @@ import {settleFinishedTasks} from '../dispatch/finish.js'
 import {fail, FailoverError} from '../errors.js'
 import {appendEvent} from '../events.js'
 import {unlink} from '../fs.js'
+import {checkHomes, describeHomeProblem, HOMES_FIX} from '../homes.js'
+import {ensureHooksSettings} from '../launch.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
 import {
   clearNotified,
   deliverNotifications,
+  homesNotReady,
   type Notification,
   type NotifyDeps,
   sessionDied,
@@ -68,8 +71,8 @@ export interface ReconcileResult {
   actions: ReconcileAction[]
   dry_run: boolean
   boot: boolean
-  /** --boot only: the symlink problems that made it refuse (null when it went on). */
-  refused: {problems: string[]} | null
+  /** --boot only: the shared-link or active-home problems that made it refuse (null when it went on). */
+  refused: {what: 'shared-links' | 'account-home'; problems: string[]} | null
   /** Actions that failed; the rest were still applied. */
   errors: {action: string; session?: string; task?: string; message: string}[]
   warnings: string[]
@@ -96,8 +99,8 @@ async function reconcileDryRun(config: Config, options: ReconcileOptions, deps: 
   const {state, warnings} = await readStateSnapshot(config)
   const result = emptyResult(options, warnings)
   if (options.boot) {
-    const problems = (await checkSharedLinks(config)).map((p) => describeProblem(p))
-    if (problems.length > 0) return {...result, refused: {problems}}
+    const refused = await bootGuard(config, state.active_account ?? config.accounts[0]?.name ?? '', result)
+    if (refused) return {...result, refused}
   }
 
   const survey = await requireTmux(deps)
@@ -115,20 +118,24 @@ async function reconcileLocked(config: Config, options: ReconcileOptions, deps: 
   const offered: Notification[] = []
 
   if (options.boot) {
-    const problems = (await checkSharedLinks(config)).map((p) => describeProblem(p))
-    if (problems.length > 0) {
-      // Seed 003: a missing or divergent link would fork the transcripts; nothing starts until fixed.
-      await appendEvent(config.stateDir, 'boot_refused', {problems: problems.slice(0, 20)}, deps.now())
-      const delivery = await deliverNotifications(config, tx.state.notified, [symlinksInvalid({problems})], {log: deps.log, now: deps.now, ...deps.notify})
+    const refused = await bootGuard(config, tx.state.active_account ?? config.accounts[0]?.name ?? '', result)
+    if (refused) {
+      // Seed 003: a missing or divergent link would fork the transcripts; a home that stops at a
+      // first-launch screen would leave every session waiting in silence. Nothing starts until fixed.
+      await appendEvent(config.stateDir, 'boot_refused', {problems: refused.problems.slice(0, 20), what: refused.what}, deps.now())
+      const notice = refused.what === 'shared-links' ? symlinksInvalid({problems: refused.problems}) : homesNotReady({problems: refused.problems})
+      const delivery = await deliverNotifications(config, tx.state.notified, [notice], {log: deps.log, now: deps.now, ...deps.notify})
       tx.state.notified = delivery.notified
       await tx.commit()
-      return {...result, refused: {problems}}
+      return {...result, refused}
     }
 
     if ('symlinks_invalid' in tx.state.notified) offered.push(symlinksRepaired())
   }
 
   const first = await requireTmux(deps)
+  // A launch (dispatch, a swap, an operator's dedicated session per the README) passes this file.
+  await ensureHooksSettings(config)
   const rolled = await rollForwardSwap(config, tx, {log: deps.log, now: deps.now, staggerMs: config.swap.staggerMs, tmux: deps.tmux})
   result.actions.push(...rolled.map((detail) => ({action: 'roll-forward-swap' as const, detail})))
   if (rolled.length > 0) crashpoint('reconcile:after-roll-forward')
@@ -364,11 +371,31 @@ export async function applyReconcile(
   }
 }
 
+/**
+ * The boot guard: every home's shared links (seed 003), then the active account's home must start
+ * without a first-launch screen (the other homes are checked by the swap that would go there, and
+ * warned about here). Null when the boot may go on.
+ */
+async function bootGuard(config: Config, active: string, result: ReconcileResult): Promise<ReconcileResult['refused']> {
+  const links = (await checkSharedLinks(config)).map((p) => describeProblem(p))
+  if (links.length > 0) return {problems: links, what: 'shared-links'}
+  const {problems} = await checkHomes(config)
+  const lines = (account: boolean) => problems.filter((p) => (p.account === active) === account).map((p) => describeHomeProblem(p))
+  result.warnings.push(...lines(false).map((line) => `${line}; a swap will refuse this home until then`))
+  return lines(true).length > 0 ? {problems: lines(true), what: 'account-home'} : null
+}
+
 /** The error to report after the output: exit 78 for a refused boot, else the first failed action. */
 export function reconcileFailure(result: ReconcileResult): FailoverError | undefined {
-  if (result.refused) {
+  if (result.refused?.what === 'shared-links') {
     return fail('config', `reconcile --boot refused to start the pool: ${result.refused.problems.length} shared-link problem(s) (seed 003: conversations could not resume across accounts)`, {
       details: [...result.refused.problems, 'fix them (claude-failover validate-symlinks --fix creates missing links), then run reconcile --boot again'],
+    })
+  }
+
+  if (result.refused) {
+    return fail('config', `reconcile --boot refused to start the pool: the active account's home would stop at a first-launch screen`, {
+      details: [...result.refused.problems, `fix: ${HOMES_FIX}, then run reconcile --boot again`],
     })
   }
 

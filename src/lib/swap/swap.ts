@@ -20,6 +20,7 @@ import {allExhausted, deliverNotifications, swapFailed} from '../notify/notifier
 import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {discoverProjects} from '../queue/layout.js'
 import {isConversationId, readSignals} from '../signals.js'
+import {checkHomes, describeHomeProblem, HOMES_FIX} from '../homes.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
 import {type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
 
@@ -90,9 +91,13 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
   }
 
   result.to = target.account.name
-  const problems = await checkSharedLinks(config, [target.account.name])
+  const links = (await checkSharedLinks(config, [target.account.name])).map((p) => describeProblem(p))
+  // A home that stops at a first-launch screen would leave every resumed session waiting for an
+  // answer nobody gives, while the pool looks swapped: refused before anything is killed.
+  const homes = links.length > 0 ? [] : (await checkHomes(config, [target.account.name])).problems.map((p) => describeHomeProblem(p))
+  const problems = [...links, ...homes]
   if (problems.length > 0) {
-    const reason = `refusing to swap into ${target.account.name}: its shared links are broken (${problems.map((p) => describeProblem(p)).join('; ')})`
+    const reason = links.length > 0 ? `refusing to swap into ${target.account.name}: its shared links are broken (${links.join('; ')})` : `refusing to swap into ${target.account.name}: its home would stop at a first-launch screen (${homes.join('; ')})`
     if (!options.dryRun) {
       await appendEvent(config.stateDir, 'swap_failed', {from, reason, to: target.account.name}, deps.now())
       const sent = await deliverNotifications(config, tx.state.notified, [swapFailed({from: from ?? '?', reason, to: target.account.name})], {log: deps.log, now: deps.now})
@@ -100,7 +105,7 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
       await tx.commit()
     }
 
-    throw fail('config', reason, {details: problems.map((p) => describeProblem(p))})
+    throw fail('config', reason, {details: homes.length > 0 ? [...homes, `fix: ${HOMES_FIX} --account ${target.account.name}`] : problems})
   }
 
   trace('swap: plan')
