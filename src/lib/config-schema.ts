@@ -72,6 +72,7 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'dispatcher.task_timeout': 'task_timeout: 2h',
   watcher: 'watcher: {stall_after: 30m}',
   'watcher.stall_after': 'stall_after: 30m',
+  'watcher.start_within': 'start_within: 45s',
   janitor: 'janitor: {archive_after: 7d, checkpoint_retention: 3d}',
   'janitor.archive_after': 'archive_after: 7d',
   'janitor.checkpoint_retention': 'checkpoint_retention: 3d',
@@ -212,7 +213,7 @@ const rawSchema = z.strictObject({
     
     .prefault({}),
   dispatcher: z.strictObject({task_timeout: duration('2h')}).prefault({}),
-  watcher: z.strictObject({stall_after: duration('30m')}).prefault({}),
+  watcher: z.strictObject({stall_after: duration('30m'), start_within: duration('45s')}).prefault({}),
   janitor: z
     .strictObject({
       archive_after: duration('7d'),
@@ -407,7 +408,7 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
       },
     },
     dispatcher: {taskTimeoutMs: raw.dispatcher.task_timeout},
-    watcher: {stallAfterMs: raw.watcher.stall_after},
+    watcher: {stallAfterMs: raw.watcher.stall_after, startWithinMs: raw.watcher.start_within},
     janitor: {
       archiveAfterMs: raw.janitor.archive_after,
       checkpointRetentionMs: raw.janitor.checkpoint_retention,

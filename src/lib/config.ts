@@ -37,7 +37,7 @@ export interface Config {
     usage: {enabled: boolean; threshold: number; baseUrl: string; cacheTtlMs: number}
   }
   dispatcher: {taskTimeoutMs: number}
-  watcher: {stallAfterMs: number}
+  watcher: {stallAfterMs: number; startWithinMs: number}
   janitor: {archiveAfterMs: number; checkpointRetentionMs: number; eventsMaxBytes: number}
   swap: {staggerMs: number}
   lock: {staleMs: number}

@@ -40,7 +40,8 @@ export interface StatusDeps {
 
 /**
  * What needs a human (for `status --check`): every account exhausted, a session stuck at a prompt
- * or modal, a stalled task, a broken shared link, no tmux server. Empty when all is well.
+ * or modal, a stalled task, a broken shared link, an account home that would stop at a first-launch
+ * screen, no tmux server. Empty when all is well.
  */
 export async function attentionNeeded(config: Config, report: StatusReport): Promise<{problems: string[]; brokenLinks: boolean}> {
   const problems: string[] = []
@@ -58,6 +59,9 @@ export async function attentionNeeded(config: Config, report: StatusReport): Pro
   if (!report.tmux.running && config.autonomous.min > 0) problems.push(`no tmux server is running${report.tmux.socket ? ` on ${report.tmux.socket}` : ''}`)
   const links = await checkSharedLinks(config)
   problems.push(...links.map((p) => describeProblem(p)))
+  // A home that would stop at a first-launch screen: the swap into it (or a boot) is refused.
+  const {checkHomes, describeHomeProblem} = await import('./homes.js')
+  problems.push(...(await checkHomes(config)).problems.filter((p) => p.gap !== 'home-missing').map((p) => describeHomeProblem(p)))
   return {brokenLinks: links.length > 0, problems}
 }
 

@@ -30,6 +30,6 @@ describe('the prompt a session receives', () => {
       const texts = transcriptPrompts(p).map((t) => t.text)
       return texts.length >= 2 ? texts : null
     })
-    expect(prompts.sort()).toEqual(Object.values(bodies).sort())
+    expect([...(prompts ?? [])].sort()).toEqual(Object.values(bodies).sort())
   })
 })

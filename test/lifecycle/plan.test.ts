@@ -77,12 +77,30 @@ function snapshot(fields: Partial<ReconcileSnapshot> & {task?: Partial<Dispatche
     sidecars: [],
     signals: {},
     stallAfterMs: 30 * 60_000,
+    // Off unless a test is about it: these runs have no SessionStart record.
+    startDeadlineMs: Number.POSITIVE_INFINITY,
     taskTimeoutMs: 2 * 3600_000,
     ...rest,
   }
 }
 
 describe('planReconcile', () => {
+  it('reports once a launch whose Claude Code never started its session, and clears it when it starts', () => {
+    // Given a claim launched 9 s ago (claim() default) and a 5 s start deadline
+    const waiting = (extra: Partial<ReconcileSnapshot> = {}) => planReconcile(snapshot({startDeadlineMs: 5000, ...extra})).actions
+    // When no SessionStart came: reported, with its launch time
+    expect(waiting()).toEqual([expect.objectContaining({action: 'report-not-started', session: 'ccl-auto-11', task: 'a'})])
+    // Not before the deadline, not twice, not when it started
+    expect(waiting({startDeadlineMs: 60_000})).toEqual([])
+    const reported = {'ccl-auto-11': {account: 'main', conversation_id: CONV, since: ago(0), state: 'awaiting_input' as const, task: 'web/a'}}
+    expect(waiting({records: reported})).toEqual([])
+    expect(waiting({signals: {'ccl-auto-11': [signal('SessionStart', CONV, 8000)]}})).toEqual([])
+    // A SessionStart after the report puts the session back to working
+    expect(waiting({records: reported, signals: {'ccl-auto-11': [signal('SessionStart', CONV, 1000)]}})).toEqual([expect.objectContaining({action: 'unstall'})])
+    // After a swap relaunched it, the SessionStart must come after the relaunch
+    expect(waiting({lastSwapAt: NOW - 6000, signals: {'ccl-auto-11': [signal('SessionStart', CONV, 8000)]}})).toEqual([expect.objectContaining({action: 'report-not-started'})])
+  })
+
   it('watches a running task silently, marks it stalled once past stall_after, and clears it on progress', () => {
     const first = planReconcile(snapshot())
     expect(first.actions).toEqual([])

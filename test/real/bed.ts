@@ -33,6 +33,8 @@ export interface RealPool extends Sandbox {
   signals: (session: string) => Promise<SignalRecord[]>
   pane: (session: string) => Promise<string>
   tmux: (args: string[]) => string
+  /** Kills a session and waits until its Claude Code has exited (it writes its files on the way out). */
+  close: (session: string) => Promise<void>
   /** Runs `claude <args>` by hand in a new session outside the pool (a dedicated session, a probe). */
   launchBy: (session: string, account: 'main' | 'backup', args: string[], cwd?: string) => void
   stop: () => Promise<void>
@@ -115,6 +117,11 @@ export async function makeRealPool(options: RealPoolOptions = {}): Promise<RealP
     },
     api,
     cli,
+    async close(session) {
+      const left = sandboxProcesses(box.dir, `CLAUDE_FAILOVER_SESSION=${session}\u0000`)
+      tmuxSync(['kill-session', '-t', `=${session}`])
+      await waitFor(() => left.every((pid) => !alive(pid)), 5000).catch(() => left.forEach((pid) => kill(pid)))
+    },
     inbox,
     launchBy(session, account, args, cwd = project) {
       tmuxSync(['new-session', '-d', '-s', session, '-x', '200', '-y', '50', '-c', cwd])
@@ -146,14 +153,15 @@ export async function makeRealPool(options: RealPoolOptions = {}): Promise<RealP
 }
 
 /** Every process working in the sandbox: its cwd or its environment (CLAUDE_CONFIG_DIR, HOME) is there. */
-function sandboxProcesses(dir: string): number[] {
+function sandboxProcesses(dir: string, marker = ''): number[] {
   const out: number[] = []
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry)
     if (!Number.isInteger(pid) || pid === process.pid) continue
     try {
       const cwd = readlinkSync(`/proc/${pid}/cwd`)
-      if (cwd.startsWith(dir) || readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir)) out.push(pid)
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      if ((cwd.startsWith(dir) || environ.includes(dir)) && environ.includes(marker)) out.push(pid)
     } catch {}
   }
 
@@ -192,10 +200,10 @@ export async function waitForPane(pool: RealPool, session: string, pattern: RegE
 export async function waitForSignal(pool: RealPool, session: string, event: string, where: (s: SignalRecord) => boolean = () => true, timeoutMs = 30_000): Promise<SignalRecord> {
   let seen: SignalRecord[] = []
   try {
-    return await waitFor(async () => {
+    return (await waitFor(async () => {
       seen = await pool.signals(session)
       return seen.find((s) => s.event === event && where(s)) ?? null
-    }, timeoutMs)
+    }, timeoutMs)) as SignalRecord
   } catch {
     throw new Error(`${session} recorded no ${event} within ${timeoutMs} ms; its records: ${JSON.stringify(seen.map((s) => [s.event, s.error ?? s.source]))}\npane:\n${await pool.pane(session).catch(() => '')}`)
   }

@@ -14,6 +14,7 @@ export type NotificationKind =
   | 'symlinks_invalid'
   | 'symlinks_repaired'
   | 'homes_not_ready'
+  | 'session_not_started'
   | 'test'
 
 /**
@@ -299,6 +300,23 @@ export function homesNotReady(input: {problems: string[]; next?: string}): Notif
       input.next ?? 'Next: nothing starts or swaps into that home until it is fixed; run `claude-failover homes --fix`.',
     ].join('\n'),
     title: `Account home not ready (${input.problems.length} problem(s))`,
+  }
+}
+
+/** A launch never reached Claude Code's SessionStart: the session waits at a screen before it. */
+export function sessionNotStarted(input: {session: string; task: string | null; account: string | null; launchedAt: string; next?: string}): Notification {
+  return {
+    clears: [],
+    fields: {account: input.account, launched_at: input.launchedAt, session: input.session, task: input.task},
+    key: `session_not_started:${input.session}`,
+    kind: 'session_not_started',
+    mode: 'condition',
+    severity: 'warning',
+    text: [
+      `Claude Code in ${input.session}${input.task ? ` (task ${input.task})` : ''}${input.account ? ` on ${input.account}` : ''} was launched at ${formatTime(input.launchedAt)} and never started its session: it waits at a screen nobody answers (a first-launch modal, a login, a question).`,
+      input.next ?? `Next: look with \`tmux attach -t ${input.session}\`; \`claude-failover homes --fix\` pre-answers the first-launch screens. The task stays dispatched until its timeout.`,
+    ].join('\n'),
+    title: `${input.session} waits before its session started`,
   }
 }
 

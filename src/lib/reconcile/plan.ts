@@ -68,6 +68,8 @@ export interface ReconcileSnapshot {
   stallAfterMs: number
   taskTimeoutMs: number
   launchGraceMs: number
+  /** A launch with no SessionStart after this long is reported as waiting before its session. */
+  startDeadlineMs: number
   /** When the last swap flipped the pool (its relaunches come after): ms, or null. */
   lastSwapAt: number | null
   /** Dispatch is paused (every account exhausted): no stall and no timeout verdicts meanwhile. */
@@ -101,6 +103,7 @@ export type ReconcileAction =
   | (TaskRef & {action: 'fail-task'; cause: 'died' | 'timeout'; reason: string; attempt: number; retries: number})
   | (TaskRef & {action: 'mark-stalled'; since: string; timeout_at: string})
   | (TaskRef & {action: 'unstall'; reason: string})
+  | (TaskRef & {action: 'report-not-started'; launched_at: string})
   | (TaskRef & {action: 'rebuild-record'})
   | {action: 'release-session'; session: string; task: string; reason: string}
   | {action: 'create-session'; session: string; reason: 'below-min' | 'dead' | 'replace'}
@@ -298,6 +301,17 @@ export function planReconcile(s: ReconcileSnapshot): ReconcilePlan {
     backing.set(c.session, ref)
     const record = s.records[c.session]
     if (!record || record.task !== key || !BUSY_STATES.has(record.state)) actions.push({...ref, action: 'rebuild-record'})
+    // Claude Code runs in the pane but never said SessionStart for this launch: it waits at a screen
+    // before its session (a first-launch modal, a login, a "Resume this conversation?" question).
+    // Reported once (the record says awaiting_input) instead of looking like a working session.
+    const launch = s.lastSwapAt !== null && s.lastSwapAt > Date.parse(c.launched_at ?? c.claimed_at) ? s.lastSwapAt : Date.parse(c.launched_at ?? c.claimed_at)
+    const started = signals.some((r) => r.event === 'SessionStart' && r.conversation_id === c.conversation_id && Date.parse(r.ts) >= launch - 1000)
+    if (!started && s.now - launch >= s.startDeadlineMs) {
+      if (record?.state !== 'awaiting_input') actions.push({...ref, action: 'report-not-started', launched_at: iso(launch)})
+      continue
+    }
+
+    if (started && record?.state === 'awaiting_input') actions.push({...ref, action: 'unstall', reason: 'Claude Code started its session'})
     const live = view as SessionView
     const previous = record?.task === key ? record.watch : undefined
     const hash = live.paneHash ?? ''
@@ -421,7 +435,11 @@ export function describeAction(a: ReconcileAction): string {
     }
 
     case 'unstall': {
-      return `${a.project}/${a.task}: progressing again on ${a.session}`
+      return `${a.project}/${a.task}: progressing again on ${a.session} (${a.reason})`
+    }
+
+    case 'report-not-started': {
+      return `${a.session}: Claude Code never started the session of ${a.project}/${a.task} (launched ${a.launched_at}); it waits at a screen nobody answers (tmux attach -t ${a.session}; claude-failover homes)`
     }
 
     case 'rebuild-record': {

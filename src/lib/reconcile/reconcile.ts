@@ -31,6 +31,7 @@ import {
   deliverNotifications,
   homesNotReady,
   type Notification,
+  sessionNotStarted,
   type NotifyDeps,
   sessionDied,
   sessionRecovered,
@@ -45,7 +46,7 @@ import {discoverProjects} from '../queue/layout.js'
 import {signalReader} from '../signals.js'
 import {rollForwardSwap} from '../swap/journal.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
-import {type ReconcileAction, type ReconcilePlan, planReconcile} from './plan.js'
+import {describeAction, type ReconcileAction, type ReconcilePlan, planReconcile} from './plan.js'
 import {folderListing, gatherSnapshot, twinOf} from './snapshot.js'
 import {completeMove, failRun, moveSidecar, requeueRun} from './task-end.js'
 
@@ -314,9 +315,19 @@ export async function applyReconcile(
         return true
       }
 
+      case 'report-not-started': {
+        const record = tx.state.sessions[a.session]
+        tx.state.sessions[a.session] = {account: a.account, conversation_id: a.conversation_id, task: `${a.project}/${a.task}`, ...record, since: now.toISOString(), state: 'awaiting_input'}
+        await appendEvent(config.stateDir, 'session_not_started', {launched_at: a.launched_at, project: a.project, session: a.session, task: a.task}, now)
+        offered.push(sessionNotStarted({account: a.account, launchedAt: a.launched_at, session: a.session, task: `${a.project}/${a.task}`}))
+        deps.log.warn(describeAction(a))
+        return true
+      }
+
       case 'unstall': {
         const record = tx.state.sessions[a.session]
-        if (record?.state === 'stalled') tx.state.sessions[a.session] = {...record, since: now.toISOString(), state: 'working'}
+        if (record?.state === 'stalled' || record?.state === 'awaiting_input') tx.state.sessions[a.session] = {...record, since: now.toISOString(), state: 'working'}
+        tx.state.notified = clearNotified(tx.state.notified, [`session_not_started:${a.session}`])
         tx.state.notified = clearNotified(tx.state.notified, [`task_stalled:${a.project}/${a.task}`])
         return true
       }

@@ -199,6 +199,7 @@ export async function gatherSnapshot(input: GatherInput): Promise<ReconcileSnaps
     items,
     lastSwapAt: state.last_swap ? Date.parse(state.last_swap.at) : null,
     launchGraceMs: LAUNCH_GRACE_MS,
+    startDeadlineMs: config.watcher.startWithinMs,
     min: config.autonomous.min,
     now: input.now.getTime(),
     paused,
