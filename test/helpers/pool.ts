@@ -43,13 +43,7 @@ export async function makePool(options: {turnMs?: number; extraYaml?: string; po
   await tmux(box.socket, ['set-environment', '-g', 'CLAUDE_SIM_START_MS', '50'])
   return {
     ...box,
-    addTask(id, body, frontmatter) {
-      const path = join(inbox, `${id}.md`)
-      writeFileSync(path, frontmatter ? `---\n${frontmatter}\n---\n${body}` : body)
-      // Delivered, not being written: old enough to pass the settle rule.
-      const old = new Date(Date.now() - 10_000)
-      utimesSync(path, old, old)
-    },
+    addTask: (id, body, frontmatter) => dropTask(inbox, id, body, frontmatter),
     cli: (args, env) => runCli([...args, '--config', box.configPath], {env}),
     inbox,
     pane: async (session) => (await tmux(box.socket, ['capture-pane', '-p', '-J', '-t', `=${session}:`])).stdout,
@@ -60,6 +54,14 @@ export async function makePool(options: {turnMs?: number; extraYaml?: string; po
       box.cleanup()
     },
   }
+}
+
+/** Drops a task file into an inbox, old enough to pass the settle rule (delivered, not being written). */
+export function dropTask(inbox: string, id: string, body: string, frontmatter?: string): void {
+  const path = join(inbox, `${id}.md`)
+  writeFileSync(path, frontmatter ? `---\n${frontmatter}\n---\n${body}` : body)
+  const old = new Date(Date.now() - 10_000)
+  utimesSync(path, old, old)
 }
 
 /** Every user prompt recorded in any transcript under the shared projects root. */

@@ -4,12 +4,13 @@
 // their shared links made by `validate-symlinks --fix`, and a private tmux server whose panes run
 // Claude Code offline.
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {readSignals, type SignalRecord} from '../../src/lib/signals.js'
 import {runCli, type Sandbox, sandbox, TMUX_CONF, waitFor} from '../helpers/env.js'
+import {dropTask} from '../helpers/pool.js'
 import {type FakeApi, gatewayToken, type Script, startFakeApi} from './fake-api.js'
 
 /** The real binary's path; a failed install fails every real-binary test with its reason. */
@@ -109,12 +110,7 @@ export async function makeRealPool(options: RealPoolOptions = {}): Promise<RealP
 
   return {
     ...box,
-    addTask(id, body, frontmatter) {
-      const path = join(inbox, `${id}.md`)
-      writeFileSync(path, frontmatter ? `---\n${frontmatter}\n---\n${body}` : body)
-      const old = new Date(Date.now() - 10_000)
-      utimesSync(path, old, old)
-    },
+    addTask: (id, body, frontmatter) => dropTask(inbox, id, body, frontmatter),
     api,
     cli,
     async close(session) {
