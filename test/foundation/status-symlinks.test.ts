@@ -85,6 +85,11 @@ describe('status --check', () => {
     box = sandbox()
     await startTmuxServer(box.socket, 'ccl-0')
     expect((await runCli(['validate-symlinks', '--fix', '--config', box.configPath])).code).toBe(0)
+    // Homes that never finished Claude Code's first launch need a human too.
+    const unready = await runCli(['status', '--check', '--config', box.configPath])
+    expect(unready.code).toBe(69)
+    expect(unready.stderr).toContain('main: a launch would stop at the theme picker')
+    expect((await runCli(['homes', '--fix', '--config', box.configPath])).code).toBe(0)
     const healthy = await runCli(['status', '--check', '--config', box.configPath])
     expect(healthy.code, healthy.stderr).toBe(0)
 
