@@ -13,6 +13,12 @@ import {runCli, type Sandbox, sandbox, TMUX_CONF, waitFor} from '../helpers/env.
 import {dropTask} from '../helpers/pool.js'
 import {type FakeApi, gatewayToken, type Script, startFakeApi} from './fake-api.js'
 
+/**
+ * A real-binary test's deadline: each starts Claude Code (a 370 MB native binary) several times, which
+ * takes seconds each on a loaded 2-core machine; its own waits give up first with what they waited for.
+ */
+export const REAL_TEST_MS = 240_000
+
 /** The real binary's path; a failed install fails every real-binary test with its reason. */
 export function realClaudeBinary(): string {
   const binary = process.env.CF_REAL_CLAUDE
@@ -180,7 +186,7 @@ function kill(pid: number): void {
 }
 
 /** Waits until a session's pane shows `pattern` (the real binary draws asynchronously). */
-export async function waitForPane(pool: RealPool, session: string, pattern: RegExp | string, timeoutMs = 30_000): Promise<string> {
+export async function waitForPane(pool: RealPool, session: string, pattern: RegExp | string, timeoutMs = 60_000): Promise<string> {
   let last = ''
   try {
     return await waitFor(async () => {
@@ -193,7 +199,7 @@ export async function waitForPane(pool: RealPool, session: string, pattern: RegE
 }
 
 /** Waits for a hook record of `event` on `session` (optionally matching `where`). */
-export async function waitForSignal(pool: RealPool, session: string, event: string, where: (s: SignalRecord) => boolean = () => true, timeoutMs = 30_000): Promise<SignalRecord> {
+export async function waitForSignal(pool: RealPool, session: string, event: string, where: (s: SignalRecord) => boolean = () => true, timeoutMs = 60_000): Promise<SignalRecord> {
   let seen: SignalRecord[] = []
   try {
     return (await waitFor(async () => {

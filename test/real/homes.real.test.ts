@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {waitFor} from '../helpers/env.js'
-import {makeRealPool, type RealPool, waitForPane, waitForSignal} from './bed.js'
+import {makeRealPool, REAL_TEST_MS, type RealPool, waitForPane, waitForSignal} from './bed.js'
 
 let pool: RealPool | undefined
 afterEach(async () => {
@@ -38,7 +38,7 @@ const SCREENS = {
   trust: /Quick safety check: Is this a project you created or one you trust\?[\s\S]*Yes, I trust this folder/,
 }
 
-describe('account homes and the real first-launch screens', () => {
+describe('account homes and the real first-launch screens', {timeout: REAL_TEST_MS}, () => {
   it('homes names the screen each missing answer really shows, and --fix makes the same home start cleanly', async () => {
     pool = await makeRealPool()
     const p = pool

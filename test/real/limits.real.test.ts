@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {type Answer} from './fake-api.js'
-import {makeRealPool, type RealPool, waitForPane, waitForSignal} from './bed.js'
+import {makeRealPool, REAL_TEST_MS, type RealPool, waitForPane, waitForSignal} from './bed.js'
 
 let pool: RealPool | undefined
 afterEach(async () => {
@@ -32,7 +32,7 @@ async function verdicts(p: RealPool): Promise<Record<string, string>> {
   return Object.fromEntries((JSON.parse(run.stdout).sessions as SessionVerdictJson[]).map((s) => [s.session, s.verdict]))
 }
 
-describe('limits of the real Claude Code', () => {
+describe('limits of the real Claude Code', {timeout: REAL_TEST_MS}, () => {
   it('a weekly limit on the very first request, with a dedicated session: both follow to backup, and the redrawn banners never swap again', async () => {
     const resetsAt = inHours(72)
     pool = await makeRealPool({

@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {waitFor} from '../helpers/env.js'
 import {defaultScript} from './fake-api.js'
-import {makeRealPool, type RealPool, sessionState, waitForPane, waitForSignal} from './bed.js'
+import {makeRealPool, REAL_TEST_MS, sessionState, type RealPool, waitForPane, waitForSignal} from './bed.js'
 
 let pool: RealPool | undefined
 afterEach(async () => {
@@ -26,7 +26,7 @@ async function settleDone(p: RealPool, task: string): Promise<void> {
   }, 60_000, 500)
 }
 
-describe('the real Claude Code in the pool', () => {
+describe('the real Claude Code in the pool', {timeout: REAL_TEST_MS}, () => {
   it('runs tasks to done through the real Stop hook: a prompt that begins with "-", quotes, $(…), backticks, a trailing ";"', async () => {
     pool = await makeRealPool()
     const p = pool
