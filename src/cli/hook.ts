@@ -9,6 +9,8 @@ export default defineCommand({
   async run() {
     const {handleHook} = await import('../lib/hook.js')
     await handleHook(process.stdin, process.env)
+    // Nothing may keep a hook alive past its deadline, and it prints nothing (not even under --json).
+    process.exit(0)
   },
   summary: 'The Claude Code hook handler (not for humans).',
 })

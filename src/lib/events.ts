@@ -1,9 +1,9 @@
 // events.jsonl: the audit trail. One JSON object per line, appended with O_APPEND so that lines
 // from concurrent commands never interleave (each line is kept under PIPE_BUF, 4096 bytes).
-import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {ensurePrivateDir} from './fs-atomic.js'
+import {appendToFileSync} from './fs.js'
 import {parseJsonLines, readTail} from './tail.js'
 
 export const EVENTS_FILE = 'events.jsonl'
@@ -32,12 +32,7 @@ export async function appendEvent(stateDir: string, event: string, fields: Recor
   let line = JSON.stringify(record)
   if (line.length > MAX_LINE) line = JSON.stringify({ts: record.ts, event, truncated: true})
   await ensurePrivateDir(stateDir)
-  const handle = await open(eventsPath(stateDir), 'a', 0o600)
-  try {
-    await handle.write(`${line}\n`)
-  } finally {
-    await handle.close()
-  }
+  appendToFileSync(eventsPath(stateDir), `${line}\n`, 0o600)
 
   return record
 }

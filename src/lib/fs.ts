@@ -8,10 +8,125 @@
 import * as fs from 'node:fs'
 import type {Dirent, MakeDirectoryOptions, Mode, Stats} from 'node:fs'
 
-export function readFile(path: string): Promise<Buffer>
-export function readFile(path: string, encoding: BufferEncoding): Promise<string>
-export async function readFile(path: string, encoding?: BufferEncoding): Promise<Buffer | string> {
-  return fs.readFileSync(path, encoding)
+// Every file this tool reads back from a queue or state folder (claims, ledgers, markers, hook
+// records, state.json, checkpoints, the lock's notes) is input anyone who can write that folder
+// controls: a Claude Code session of the pool runs with permissions bypassed. So a read never
+// follows a final symlink (a claim linked to a secret, or to /dev/zero), never blocks in open() (a
+// FIFO named like a claim once hung `dispatch` and `tick` for good, deaf to SIGTERM because the
+// event loop was stuck in a synchronous open), and reads only a regular file of bounded size.
+// libuv adds O_CLOEXEC to every open. O_NOCTTY: a tty node must never become our terminal.
+export const SAFE_READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY
+const SAFE_APPEND_FLAGS =
+  fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY
+
+/** The largest file readFile reads unless told otherwise (state.json of a large pool is ~100 KB). */
+export const MAX_READ_BYTES = 16 * 1024 * 1024
+
+/** A file refused before it was read: a symlink, not a regular file, or too large. `code` as errno. */
+export class RefusedFileError extends Error {
+  readonly code: 'EFBIG' | 'EFTYPE' | 'ELOOP'
+  readonly path: string
+
+  constructor(code: 'EFBIG' | 'EFTYPE' | 'ELOOP', path: string, why: string) {
+    super(`${path} ${why}`)
+    this.code = code
+    this.path = path
+  }
+}
+
+/** What a stat says a non-regular file is, for messages: "a FIFO", "a folder"… */
+export function fileKind(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO (named pipe)'
+  if (info.isCharacterDevice()) return 'a character device'
+  if (info.isBlockDevice()) return 'a block device'
+  if (info.isSocket()) return 'a socket'
+  if (info.isDirectory()) return 'a folder'
+  if (info.isSymbolicLink()) return 'a symbolic link'
+  return 'a regular file'
+}
+
+/**
+ * Opens `path` for reading the safe way (see SAFE_READ_FLAGS) and checks it is a regular file of at
+ * most `maxBytes`; returns the descriptor (the caller closes it) and its stat. Throws a
+ * RefusedFileError for a symlink, a FIFO, a device or a folder, or a file too large; ENOENT as is.
+ */
+export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): {fd: number; info: Stats} {
+  let fd: number
+  try {
+    fd = fs.openSync(path, SAFE_READ_FLAGS)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP' || code === 'EMLINK') throw new RefusedFileError('ELOOP', path, 'is a symbolic link; it is not followed (replace it with a regular file)')
+    throw error
+  }
+
+  try {
+    const info = fs.fstatSync(fd)
+    if (!info.isFile()) throw new RefusedFileError('EFTYPE', path, `is ${fileKind(info)}, not a regular file; only regular files are read here (remove it)`)
+    if (info.size > maxBytes) throw new RefusedFileError('EFBIG', path, `is ${info.size} bytes, over the ${maxBytes}-byte limit for this file; it is not read`)
+    return {fd, info}
+  } catch (error) {
+    fs.closeSync(fd)
+    throw error
+  }
+}
+
+/** Reads a whole file through openRegularSync: never a symlink, a FIFO or a device, at most `maxBytes`. */
+export function readRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): Buffer {
+  const {fd, info} = openRegularSync(path, maxBytes)
+  try {
+    // One byte more than the size: a file that grew since the fstat (an append) is read on, and
+    // one that grew past the limit is refused rather than cut.
+    let buffer = Buffer.allocUnsafe(Math.min(maxBytes, info.size) + 1)
+    let total = 0
+    for (;;) {
+      if (total === buffer.length) {
+        if (total > maxBytes) throw new RefusedFileError('EFBIG', path, `grew past the ${maxBytes}-byte limit for this file while being read; it is not read`)
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, total * 2))
+        buffer.copy(bigger, 0, 0, total)
+        buffer = bigger
+      }
+
+      const read = fs.readSync(fd, buffer, total, buffer.length - total, total)
+      if (read === 0) return buffer.subarray(0, total)
+      total += read
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** A whole file, read safely (see openRegularSync); `maxBytes` defaults to MAX_READ_BYTES. */
+export function readFile(path: string, options?: {maxBytes?: number}): Promise<Buffer>
+export function readFile(path: string, encoding: BufferEncoding, options?: {maxBytes?: number}): Promise<string>
+export async function readFile(path: string, encoding?: BufferEncoding | {maxBytes?: number}, options?: {maxBytes?: number}): Promise<Buffer | string> {
+  const limit = (typeof encoding === 'object' ? encoding.maxBytes : options?.maxBytes) ?? MAX_READ_BYTES
+  const bytes = readRegularSync(path, limit)
+  return typeof encoding === 'string' ? bytes.toString(encoding) : bytes
+}
+
+/**
+ * Appends `text` to a file in one write (O_APPEND: lines from concurrent writers never interleave),
+ * creating it with `mode`. Like the reads: never through a final symlink, never blocking on a FIFO
+ * (ENXIO when no one reads it), and only into a regular file.
+ */
+export function appendToFileSync(path: string, text: string, mode: number): void {
+  let fd: number
+  try {
+    fd = fs.openSync(path, SAFE_APPEND_FLAGS, mode)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP' || code === 'EMLINK') throw new RefusedFileError('ELOOP', path, 'is a symbolic link; it is not followed (replace it with a regular file)')
+    throw error
+  }
+
+  try {
+    const info = fs.fstatSync(fd)
+    if (!info.isFile()) throw new RefusedFileError('EFTYPE', path, `is ${fileKind(info)}, not a regular file; nothing is written to it (remove it)`)
+    fs.writeSync(fd, text)
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 export function readdir(path: string): Promise<string[]>

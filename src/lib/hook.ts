@@ -20,7 +20,11 @@ async function readInput(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** Reads the event from `stream` and records it; resolves (never rejects) within the deadline. */
+/**
+ * Reads the event from `stream` and records it; resolves (never rejects) within the deadline, and
+ * then destroys `stream`: a writer that holds stdin open without ending it (seen: 8 s) must not keep
+ * the process alive. The caller exits at once after (a write blocked in the kernel cannot be undone).
+ */
 export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.ProcessEnv, now: () => Date = () => new Date()): Promise<void> {
   const work = (async () => {
     const stateDir = env.CLAUDE_FAILOVER_STATE_DIR
@@ -35,4 +39,6 @@ export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.Proc
   })
   await Promise.race([work, deadline])
   if (timer) clearTimeout(timer)
+  const destroyable = stream as Partial<Pick<NodeJS.ReadStream, 'destroy'>>
+  if (typeof destroyable.destroy === 'function') destroyable.destroy()
 }

@@ -41,6 +41,11 @@ export function integer(min = Number.NEGATIVE_INFINITY): Check<number> {
   return (value, path) => (Number.isInteger(value) && (value as number) >= min ? (value as number) : wrong(path, `expected an integer ≥ ${min}`))
 }
 
+/** A string that `test` accepts (a name that becomes a path, an id); the message says what it must be. */
+export function matching(test: (value: string) => boolean, message: string): Check<string> {
+  return (value, path) => (typeof value === 'string' && test(value) ? value : wrong(path, `${message} (got ${JSON.stringify(String(value).slice(0, 60))})`))
+}
+
 export function literal<T extends boolean | number | string>(expected: T): Check<T> {
   return (value, path) => (value === expected ? expected : wrong(path, `expected ${JSON.stringify(expected)}`))
 }

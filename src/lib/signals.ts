@@ -1,10 +1,9 @@
 // Hook records: what Claude Code told us through its hooks (SPEC §6), one JSON line per event in
 // `state_dir/signals/<session>.jsonl`, appended with O_APPEND (one write per line, so concurrent
 // hooks never interleave). Only node built-ins here: the hook handler must start in milliseconds.
-import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {mkdir} from './fs.js'
+import {appendToFileSync, mkdir} from './fs.js'
 import {parseJsonLines, readTail} from './tail.js'
 
 export const SIGNALS_DIR = 'signals'
@@ -34,8 +33,18 @@ export function isConversationId(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value)
 }
 
-/** The signals file of one session. */
+/** True for a name that may be a session's (and a file name under signals/): letters, digits, _ and -. */
+export function isSessionName(value: unknown): value is string {
+  return typeof value === 'string' && SESSION_NAME.test(value)
+}
+
+/**
+ * The signals file of one session. The name is checked here, where it becomes a path, whoever
+ * passes it: a claim once named `../../victim/ff` and made dispatch read a file outside the state
+ * folder.
+ */
 export function signalsPath(stateDir: string, session: string): string {
+  if (!isSessionName(session)) throw new Error(`invalid session name ${JSON.stringify(String(session).slice(0, 60))} (letters, digits, _ and - only)`)
   return join(stateDir, SIGNALS_DIR, `${session}.jsonl`)
 }
 
@@ -44,7 +53,7 @@ const text = (value: unknown, max = 500): string | undefined => (typeof value ==
 /** Builds the record for one hook invocation from its stdin text and environment. Never throws. */
 export function signalFromHook(input: string, env: NodeJS.ProcessEnv, now: Date): SignalRecord | undefined {
   const session = env.CLAUDE_FAILOVER_SESSION
-  if (!session || !SESSION_NAME.test(session)) return undefined
+  if (!isSessionName(session)) return undefined
   let data: Record<string, unknown> = {}
   let malformed: string | undefined
   try {
@@ -84,12 +93,7 @@ export async function appendSignal(stateDir: string, record: SignalRecord): Prom
   await mkdir(join(stateDir, SIGNALS_DIR), {mode: 0o700}).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error
   })
-  const handle = await open(signalsPath(stateDir, record.session), 'a', 0o600)
-  try {
-    await handle.write(`${JSON.stringify(record)}\n`)
-  } finally {
-    await handle.close()
-  }
+  appendToFileSync(signalsPath(stateDir, record.session), `${JSON.stringify(record)}\n`, 0o600)
 }
 
 /**
@@ -111,6 +115,7 @@ export function signalReader(stateDir: string, count = 500): (session: string) =
 
 /** The last `count` records of a session (newest last), reading only the file's tail. */
 export async function readSignals(stateDir: string, session: string, count = 50): Promise<SignalRecord[]> {
+  if (!isSessionName(session)) return []
   const tail = await readTail(signalsPath(stateDir, session), 256 * 1024)
   if (!tail) return []
   const isRecord = (value: unknown): value is SignalRecord =>

@@ -1,20 +1,28 @@
 // Reading the end of an append-only file (events.jsonl, signals, transcripts that grow to many
 // megabytes) without reading the whole of it. Node built-ins only: the hook handler imports this.
 // Synchronous calls behind a promise, like lib/fs.ts: three thread-pool round trips per file were
-// most of what reading 20 transcripts cost a timer run.
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+// most of what reading 20 transcripts cost a timer run. Opened like every other untrusted read
+// (openRegularSync): a FIFO, a device or a symlink in its place is not read, and never hangs.
+import type {Stats} from 'node:fs'
+import {closeSync, readSync} from 'node:fs'
 
-/** The last `bytes` of a file, from the start of a whole line; undefined when it cannot be read. */
+import {openRegularSync} from './fs.js'
+
+/**
+ * The last `bytes` of a file, from the start of a whole line; undefined when it cannot be read, or
+ * is not a regular file (a FIFO, a device, a symlink: refused without reading).
+ */
 export async function readTail(path: string, bytes: number): Promise<{text: string; size: number; mtimeMs: number} | undefined> {
-  let fd: number
+  let opened: {fd: number; info: Stats}
   try {
-    fd = openSync(path, 'r')
+    opened = openRegularSync(path, Number.MAX_SAFE_INTEGER)
   } catch {
     return undefined
   }
 
+  const {fd, info} = opened
+
   try {
-    const info = fstatSync(fd)
     const length = Math.min(bytes, info.size)
     const buffer = Buffer.alloc(length)
     const bytesRead = readSync(fd, buffer, 0, length, info.size - length)
@@ -22,6 +30,26 @@ export async function readTail(path: string, bytes: number): Promise<{text: stri
     // A read that starts mid-file starts mid-line: drop the partial first line.
     if (info.size > length) text = text.slice(text.indexOf('\n') + 1)
     return {mtimeMs: info.mtimeMs, size: info.size, text}
+  } catch {
+    return undefined
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The first `bytes` of a regular file as text (cut anywhere); undefined when it cannot be read or is not a regular file. */
+export function readHeadSync(path: string, bytes: number): string | undefined {
+  let fd: number
+  try {
+    fd = openRegularSync(path, Number.MAX_SAFE_INTEGER).fd
+  } catch {
+    return undefined
+  }
+
+  try {
+    const buffer = Buffer.allocUnsafe(bytes)
+    const bytesRead = readSync(fd, buffer, 0, bytes, 0)
+    return buffer.subarray(0, bytesRead).toString('utf8')
   } catch {
     return undefined
   } finally {

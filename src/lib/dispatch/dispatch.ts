@@ -29,11 +29,11 @@ import {buildLaunchLine, ensureHooksSettings} from '../launch.js'
 import {withStateLock} from '../lock.js'
 import {isShell} from '../pane.js'
 import {poolSessionNames} from '../pool.js'
-import {discoverProjects, queueDir} from '../queue/layout.js'
+import {discoverProjects, ensureQueueDir} from '../queue/layout.js'
 import {fingerprintOf, writeInvalidMarker} from '../queue/markers.js'
 import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js'
 import {readSignals} from '../signals.js'
-import {type Claim, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
+import {type Claim, claimProblems, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
 
 export interface DispatchOptions {
@@ -108,6 +108,7 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   // One listing of dispatched/ serves the pass: recovery looks at the unlaunched claims, settling at
   // the launched ones, and whatever is still claimed afterwards keeps its session busy.
   const dispatched = await listDispatched(projects)
+  result.warnings.push(...claimProblems(dispatched))
   if (!options.dryRun) {
     result.recovered = await recoverUnlaunched(config, tx, dispatched, live, deps, result)
     result.finished = await settleFinishedTasks(config, tx, projects, deps, dispatched)
@@ -213,9 +214,10 @@ interface Delivery {
 
 async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: Delivery): Promise<DispatchResult['dispatched'][number] | undefined> {
   const {task} = d
-  const from = join(queueDir(d.projectPath, 'inbox'), `${task.id}.md`)
-  const to = join(queueDir(d.projectPath, 'dispatched'), `${task.id}.md`)
-  await mkdir(queueDir(d.projectPath, 'dispatched'), {recursive: true})
+  // Both folders checked again right before the move (see ensureQueueDir): one swapped for a
+  // symlink since the pass began would move a file from or to outside the project.
+  const from = join(ensureQueueDir(d.projectPath, 'inbox'), `${task.id}.md`)
+  const to = join(ensureQueueDir(d.projectPath, 'dispatched'), `${task.id}.md`)
   // The launch line is built before the claim: a task it cannot be built for (a token the line
   // refuses) is marked invalid and skipped, instead of being claimed, put back and claimed again
   // on every pass, stopping everything ranked after it.
@@ -320,7 +322,7 @@ async function recoverUnlaunched(
       recovered.push({outcome: 'launched', project: item.project, session, task: item.id})
     } else {
       if (claim && live.has(claim.session)) await deps.tmux.sendKey(claim.session, 'C-u').catch(() => {})
-      const back = await renameNoReplace(join(queueDir(item.projectPath, 'dispatched'), `${item.id}.md`), join(queueDir(item.projectPath, 'inbox'), `${item.id}.md`))
+      const back = await renameNoReplace(join(ensureQueueDir(item.projectPath, 'dispatched'), `${item.id}.md`), join(ensureQueueDir(item.projectPath, 'inbox'), `${item.id}.md`))
       if (!back) {
         deps.log.warn(`${item.project}/${item.id}: could not be put back in the inbox (a task of that id is already there); left in dispatched/`)
         continue

@@ -10,8 +10,8 @@ import type {Transaction} from '../lock.js'
 
 import {appendEvent} from '../events.js'
 import {renameNoReplace} from '../fs-atomic.js'
-import {mkdir, unlink} from '../fs.js'
-import {queueDir} from '../queue/layout.js'
+import {unlink} from '../fs.js'
+import {ensureQueueDir} from '../queue/layout.js'
 import {signalReader} from '../signals.js'
 import {stopFor} from '../stop.js'
 import {CLAIM_SUFFIX, type DispatchedTask, listDispatched} from './claims.js'
@@ -30,9 +30,8 @@ export async function settleFinishedTasks(
     const claim = item.claim
     if (!claim?.launched_at) continue
     if (!stopFor(claim, await signals(claim.session))) continue
-    const dispatched = queueDir(item.projectPath, 'dispatched')
-    const done = queueDir(item.projectPath, 'done')
-    await mkdir(done, {recursive: true})
+    const dispatched = ensureQueueDir(item.projectPath, 'dispatched')
+    const done = ensureQueueDir(item.projectPath, 'done')
     tx.assertHeld()
     if (!(await renameNoReplace(join(dispatched, `${item.id}.md`), join(done, `${item.id}.md`)))) {
       deps.log.warn(`${item.project}/${item.id}: finished, but done/${item.id}.md already exists; left in dispatched/`)

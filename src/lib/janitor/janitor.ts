@@ -18,17 +18,18 @@ import {listDispatched} from '../dispatch/claims.js'
 import {FailoverError} from '../errors.js'
 import {appendEvent, EVENTS_FILE} from '../events.js'
 import {fsyncDir, renameNoReplace, TEMP_FILE_PATTERN, tempPathFor} from '../fs-atomic.js'
-import {lstat, mkdir, readdirOrEmpty, readFile, rename, stat, unlink} from '../fs.js'
+import {lstat, readdirOrEmpty, readFile, rename, stat, unlink} from '../fs.js'
 import {LOCK_DIR, readStateSnapshot, withStateLock} from '../lock.js'
 import {clearNotified, deliverNotifications, type Notification, type NotifyDeps, taskFailed} from '../notify/notifier.js'
 import {dedicatedSessionNames, ownedSessions, poolSessionNames} from '../pool.js'
-import {discoverProjects, queueDir, QUEUE_DIR, QUEUE_STATES} from '../queue/layout.js'
+import {discoverProjects, ensureQueueDir, queueDir, QUEUE_DIR, QUEUE_STATES} from '../queue/layout.js'
 import {failures, readLedger} from '../reconcile/ledger.js'
 import {claimOrder, judgeClaim, LAUNCH_GRACE_MS} from '../reconcile/plan.js'
 import {sessionViews} from '../reconcile/snapshot.js'
 import {failRun, moveSidecar, requeueRun} from '../reconcile/task-end.js'
-import {readSignals, SIGNALS_DIR, type SignalRecord, signalsPath} from '../signals.js'
+import {isSessionName, readSignals, SIGNALS_DIR, type SignalRecord, signalsPath} from '../signals.js'
 import {FENCE_DIR} from '../state.js'
+import {readHeadSync} from '../tail.js'
 import {describeJanitorAction, type JanitorAction, type JanitorSnapshot, planJanitor} from './plan.js'
 
 export {describeJanitorAction, type JanitorAction, planJanitor} from './plan.js'
@@ -253,6 +254,7 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
   for (const name of await readdirOrEmpty(join(config.stateDir, SIGNALS_DIR))) {
     if (!name.endsWith('.jsonl') || name.startsWith('.')) continue
     const session = name.slice(0, -'.jsonl'.length)
+    if (!isSessionName(session)) continue
     const path = join(config.stateDir, SIGNALS_DIR, name)
     const file = await info(path)
     if (!file?.isFile()) continue
@@ -283,19 +285,14 @@ export async function gatherJanitor(config: Config, state: State, projects: Proj
 
 /** The time of a signals file's first record (read from its first 4 KiB), or null. */
 async function oldestRecordTime(path: string): Promise<number | null> {
-  let handle
+  const first = readHeadSync(path, 4096)?.split('\n')[0]
+  if (!first) return null
   try {
-    handle = await open(path, 'r')
-    const buffer = Buffer.alloc(4096)
-    const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
-    const first = buffer.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? ''
     const ts = (JSON.parse(first) as {ts?: unknown}).ts
     const at = typeof ts === 'string' ? Date.parse(ts) : Number.NaN
     return Number.isNaN(at) ? null : at
   } catch {
     return null
-  } finally {
-    await handle?.close()
   }
 }
 
@@ -339,9 +336,8 @@ async function applyJanitorAction(config: Config, tx: Transaction, a: JanitorAct
     case 'archive-task': {
       const projectPath = ctx.pathOf.get(a.project)
       if (!projectPath) return false
-      const doneDir = queueDir(projectPath, 'done')
-      const archiveDir = queueDir(projectPath, 'archive')
-      await mkdir(archiveDir, {recursive: true})
+      const doneDir = ensureQueueDir(projectPath, 'done')
+      const archiveDir = ensureQueueDir(projectPath, 'archive')
       // Link then unlink: the task is in done/ or archive/ (or both, for an instant) at every moment,
       // so a dependent checked meanwhile stays resolved (the gate looks in both).
       if (!(await renameNoReplace(join(doneDir, `${a.task}.md`), join(archiveDir, `${a.task}.md`)))) return false
@@ -408,7 +404,8 @@ async function applyJanitorAction(config: Config, tx: Transaction, a: JanitorAct
 async function trimSignals(config: Config, session: string, path: string, now: Date): Promise<boolean> {
   const before = await stat(path).catch(() => undefined)
   if (!before) return false
-  const text = await readFile(path, 'utf8')
+  // Larger than any other read: a busy session's records between two janitor runs.
+  const text = await readFile(path, 'utf8', {maxBytes: 256 * 1024 * 1024})
   const cutoff = now.getTime() - config.janitor.checkpointRetentionMs
   const lines = text.split('\n').filter((l) => l.trim() !== '')
   const lastOfKind = new Map<string, number>()

@@ -20,8 +20,8 @@ import type {Config, Project} from '../config.js'
 import {parseDuration} from '../duration.js'
 import {fail, fsFailure} from '../errors.js'
 import {fsyncDir, tempPathFor} from '../fs-atomic.js'
-import {link, mkdir, unlink} from '../fs.js'
-import {discoverProjects, isTaskId, queueDir, QUEUE_STATES} from './layout.js'
+import {link, unlink} from '../fs.js'
+import {assertNotRefused, discoverProjects, ensureQueueDir, isTaskId, queueDir, QUEUE_STATES} from './layout.js'
 import {finishTask, MAX_TASK_BYTES, parseDependency, parseTaskBytes, quoteInput} from './task-file.js'
 
 const PROMPT_EXAMPLE = 'echo "Fix the failing test in src/app.ts" | claude-failover task add --project web'
@@ -168,7 +168,8 @@ function idTaken(projectPath: string, id: string): string | undefined {
 
 /** Writes a new task into a project's inbox, validated by the reader's own rules, delivered atomically. */
 export async function addTask(config: Config, options: AddTaskOptions, deps: AddTaskDeps): Promise<AddTaskResult> {
-  const {projects} = await discoverProjects(config)
+  const {projects, refused} = await discoverProjects(config)
+  assertNotRefused(refused, options.project)
   const project = projects.find((p) => p.name === options.project)
   if (!project) {
     const names = projects.map((p) => p.name).sort()
@@ -190,10 +191,7 @@ export async function addTask(config: Config, options: AddTaskOptions, deps: Add
   // Read only once everything else checks out: a typo in a flag fails before a terminal waits for input.
   const prompt = promptText(options.prompt instanceof Uint8Array ? options.prompt : await readPrompt(options.prompt.file, options.prompt.stdin))
   const text = taskFileText(fields, prompt)
-  const inbox = queueDir(project.path, 'inbox')
-  await mkdir(inbox, {recursive: true}).catch((error: unknown) => {
-    throw fsFailure('create the inbox', inbox, error)
-  })
+  const inbox = ensureQueueDir(project.path, 'inbox')
   const randomHex = deps.randomHex ?? (() => randomBytes(2).toString('hex'))
   for (let attempt = 1; ; attempt++) {
     const id = options.id ?? generateTaskId(deps.now(), randomHex())

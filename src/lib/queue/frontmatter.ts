@@ -84,20 +84,28 @@ export function validateFrontmatter(data: Record<string, unknown>): Outcome<Task
   }
 
   const result = frontmatterSchema.safeParse(data)
-  if (!result.success) return {ok: false, reason: result.error.issues.map((issue) => describeIssue(issue, data)).join('; ')}
+  if (!result.success) {
+    const issues = result.error.issues
+    const reason = issues.slice(0, 3).map((issue) => describeIssue(issue, data)).join('; ')
+    return {ok: false, reason: issues.length > 3 ? `${reason}; and ${issues.length - 3} more problems` : reason}
+  }
+
   const {cwd, depends_on: dependsOn = [], priority = 0, retries = 0, timeout} = result.data
   return {ok: true, value: {dependsOn, priority, retries, ...(cwd === undefined ? {} : {cwd}), ...(timeout === undefined ? {} : {timeoutMs: timeout})}}
 }
 
 function describeIssue(issue: z.core.$ZodIssue, data: Record<string, unknown>): string {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys
+    // The first few only: a reason is one line, whatever the file holds.
+    const shown = issue.keys
+      .slice(0, 3)
       .map((key) => {
         const lower = key.toLowerCase()
         const hint = TASK_KEYS.find((known) => editDistance(lower, known) <= 2 || (lower.length >= 3 && known.startsWith(lower)))
         return `unknown frontmatter key ${quoteInput(key)}${hint ? ` (did you mean "${hint}"?)` : ''}; allowed keys: ${TASK_KEYS.join(', ')}, e.g. ${EXAMPLES[hint ?? 'priority']}`
       })
       .join('; ')
+    return issue.keys.length > 3 ? `${shown}; and ${issue.keys.length - 3} more unknown keys` : shown
   }
 
   const key = String(issue.path[0] ?? '') as (typeof TASK_KEYS)[number]

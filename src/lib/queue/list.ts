@@ -8,7 +8,7 @@ import type {Config} from '../config.js'
 import {readClaim} from '../dispatch/claims.js'
 import {fail} from '../errors.js'
 import {readdir} from '../fs.js'
-import {discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'
+import {assertNotRefused, discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'
 import {BLOCKED_SUFFIX, blockedMarkerPath, INVALID_SUFFIX, readInvalidMarker, readMarkerReason} from './markers.js'
 import {quoteInput} from './task-file.js'
 
@@ -43,7 +43,8 @@ async function names(dir: string): Promise<string[]> {
 
 /** Lists a project's tasks, all states or one, in state order then by id. */
 export async function listTasks(config: Config, options: {project: string; state?: ListState}): Promise<ListTasksResult> {
-  const {projects} = await discoverProjects(config)
+  const {projects, refused} = await discoverProjects(config)
+  assertNotRefused(refused, options.project)
   const project = projects.find((p) => p.name === options.project)
   if (!project) {
     const known = projects.map((p) => p.name).sort()

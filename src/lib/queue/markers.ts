@@ -3,16 +3,23 @@
 // dispatch ever rests on a marker (readiness always comes from a fresh read), so markers are
 // written atomically (temp file + rename/link: a reader sees no marker or a whole one) but not
 // fsynced. A power cut can lose a marker; the next pass writes it again.
-import {closeSync, constants, fchmodSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, fchmodSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import type {Stats} from 'node:fs'
 
 import {fsFailure} from '../errors.js'
 import {tempPathFor} from '../fs-atomic.js'
+import {readHeadSync} from '../tail.js'
 
 export const BLOCKED_SUFFIX = '.blocked'
 export const INVALID_SUFFIX = '.invalid'
 const MARKER_MODE = 0o600
 const MAX_MARKER_BYTES = 16 * 1024
+/**
+ * The longest reason a marker (or `dispatch`, `task list`) shows, in characters: at most 4 KB of
+ * UTF-8, so the fingerprint line after it always lies within what the reader reads (a 5.6 MB
+ * reason once pushed it out, and the file was parsed again on every pass).
+ */
+export const MAX_REASON_CHARS = 1000
 
 /** The `.blocked` marker of a task file. */
 export function blockedMarkerPath(taskPath: string): string {
@@ -46,9 +53,9 @@ const FINGERPRINT_LINE = /^task-file: size=(\d+) mtime_ms=([\d.e+-]+) ctime_ms=(
 
 /** The text of an `.invalid` marker: the reason (one line, for people), then the fingerprint. */
 export function formatInvalidMarker(reason: string, fingerprint?: TaskFingerprint): string {
-  if (!fingerprint) return `${oneLine(reason)}\n`
+  if (!fingerprint) return `${markerReason(reason)}\n`
   const {ctimeMs, ino, mtimeMs, size} = fingerprint
-  return `${oneLine(reason)}\ntask-file: size=${size} mtime_ms=${mtimeMs} ctime_ms=${ctimeMs} ino=${ino}\n`
+  return `${markerReason(reason)}\ntask-file: size=${size} mtime_ms=${mtimeMs} ctime_ms=${ctimeMs} ino=${ino}\n`
 }
 
 /** Reads an `.invalid` marker's text back; no fingerprint means "always stale". */
@@ -104,7 +111,7 @@ export async function isInvalidStale(taskPath: string): Promise<boolean> {
  */
 export async function ensureBlockedMarker(taskPath: string, reason: string): Promise<boolean> {
   const marker = blockedMarkerPath(taskPath)
-  const temp = writeTemp(marker, `${oneLine(reason)}\n`)
+  const temp = writeTemp(marker, `${markerReason(reason)}\n`)
   try {
     // link() never replaces an existing name: two passes racing create the marker once, and the
     // first detection's mtime survives. The temp file makes the content appear whole, at once.
@@ -144,8 +151,10 @@ export async function clearInvalidMarker(taskPath: string): Promise<boolean> {
   return removeIfPresent(invalidMarkerPath(taskPath))
 }
 
-function oneLine(text: string): string {
-  return text.replaceAll(/[\r\n]+/g, ' ').trim()
+/** A reason as markers hold it: one line, at most MAX_REASON_CHARS characters. */
+export function markerReason(text: string): string {
+  const line = text.replaceAll(/[\r\n]+/g, ' ').trim()
+  return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS - 1)}…` : line
 }
 
 // Marker I/O is synchronous, like the scan's reads (see readTaskBytes in task-file.ts): a first
@@ -188,22 +197,7 @@ function removeIfPresent(path: string): boolean {
   }
 }
 
-/** Reads a marker without following a symlink; undefined when missing, unreadable or too big. */
+/** Reads a marker's head; undefined when missing, unreadable or not a regular file (a marker an older version wrote may be megabytes). */
 function readSmallFile(path: string): string | undefined {
-  let fd: number
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-  } catch {
-    return undefined
-  }
-
-  try {
-    const buffer = Buffer.allocUnsafe(MAX_MARKER_BYTES)
-    const bytesRead = readSync(fd, buffer, 0, buffer.length, 0)
-    return buffer.subarray(0, bytesRead).toString('utf8')
-  } catch {
-    return undefined
-  } finally {
-    closeSync(fd)
-  }
+  return readHeadSync(path, MAX_MARKER_BYTES)
 }

@@ -32,6 +32,7 @@ import {
   clearInvalidMarker,
   ensureBlockedMarker,
   fingerprintOf,
+  markerReason,
   readInvalidMarkerSync,
   sameFingerprint,
   writeInvalidMarker,
@@ -230,7 +231,8 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
     staleInvalid = true
   }
 
-  const invalid = async (reason: string, stat?: Stats): Promise<Verdict> => {
+  const invalid = async (why: string, stat?: Stats): Promise<Verdict> => {
+    const reason = markerReason(why)
     const current = stat ?? lstatOrUndefined(taskPath)
     const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
     await mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
@@ -257,8 +259,9 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
 
   const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, knownProjects: context.known})
   if (!gate.ready) {
-    if (!hasBlocked) await mark(name, () => ensureBlockedMarker(taskPath, gate.reason))
-    return {id, kind: 'blocked', reason: gate.reason, unresolved: gate.unresolved}
+    const reason = markerReason(gate.reason)
+    if (!hasBlocked) await mark(name, () => ensureBlockedMarker(taskPath, reason))
+    return {id, kind: 'blocked', reason, unresolved: gate.unresolved}
   }
 
   if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))

@@ -17,6 +17,17 @@ import {isTaskId} from './layout.js'
 
 /** Task files larger than this are refused without being read. */
 export const MAX_TASK_BYTES = 1024 * 1024
+// Frontmatter is five short keys; the YAML parser's cost grows faster than its input (a file
+// under 1 MiB with 50,000 keys took 14 s, on every pass), so anything far beyond an honest file
+// is refused before any parsing: at most 8 KiB, 256 entries (lines plus flow items), 32 brackets.
+// The worst input within these bounds parses in ~0.1-0.4 s on a loaded 2-core VM, once per
+// version of the file (the .invalid verdict is cached by the file's fingerprint).
+/** The largest frontmatter read, in bytes. */
+export const MAX_FRONTMATTER_BYTES = 8 * 1024
+/** The most entries (lines plus commas) frontmatter may have. */
+export const MAX_FRONTMATTER_ENTRIES = 256
+/** The most flow brackets (`[` and `{`) frontmatter may have: nesting and flow mappings. */
+export const MAX_FRONTMATTER_BRACKETS = 32
 /** The frontmatter keys a task file may use. */
 export const TASK_KEYS = ['priority', 'depends_on', 'timeout', 'cwd', 'retries'] as const
 
@@ -228,6 +239,8 @@ export function simpleFrontmatter(source: string): Record<string, unknown> | und
  * the zod schema in frontmatter.ts, loaded only then, which also word every error message.
  */
 export async function readFrontmatter(source: string): Promise<Outcome<TaskFields>> {
+  const tooBig = frontmatterTooBig(source)
+  if (tooBig) return {ok: false, reason: tooBig}
   const simple = simpleFrontmatter(source)
   const quick = simple && quickFields(simple)
   if (quick) return {ok: true, value: quick}
@@ -235,6 +248,24 @@ export async function readFrontmatter(source: string): Promise<Outcome<TaskField
   const data = full.parseFrontmatter(source)
   if (!data.ok) return data
   return full.validateFrontmatter(data.value)
+}
+
+/** Why frontmatter is refused before parsing (see MAX_FRONTMATTER_BYTES), or undefined. Linear in its length. */
+export function frontmatterTooBig(source: string): string | undefined {
+  const advice = `a task's frontmatter is a few short keys (${TASK_KEYS.join(', ')}); put long text in the prompt, e.g. ${FRONTMATTER_EXAMPLE}`
+  const bytes = Buffer.byteLength(source, 'utf8')
+  if (bytes > MAX_FRONTMATTER_BYTES) return `frontmatter is ${bytes} bytes, over the ${MAX_FRONTMATTER_BYTES}-byte limit; ${advice}`
+  let entries = 1
+  let brackets = 0
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i)
+    if (c === 10 || c === 44) entries++
+    else if (c === 91 || c === 123) brackets++
+  }
+
+  if (entries > MAX_FRONTMATTER_ENTRIES) return `frontmatter has ${entries} entries (lines and comma-separated items), over the limit of ${MAX_FRONTMATTER_ENTRIES}; ${advice}`
+  if (brackets > MAX_FRONTMATTER_BRACKETS) return `frontmatter has ${brackets} "[" and "{", over the limit of ${MAX_FRONTMATTER_BRACKETS} (deep nesting or many flow collections); ${advice}`
+  return undefined
 }
 
 /**

@@ -18,7 +18,7 @@ import type {Transaction} from '../lock.js'
 import type {Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
-import {type DispatchedTask, listDispatched} from '../dispatch/claims.js'
+import {claimProblems, type DispatchedTask, listDispatched} from '../dispatch/claims.js'
 import {settleFinishedTasks} from '../dispatch/finish.js'
 import {fail, FailoverError} from '../errors.js'
 import {appendEvent} from '../events.js'
@@ -147,6 +147,7 @@ async function reconcileLocked(config: Config, options: ReconcileOptions, deps: 
   // still in inbox/ would leave it in two states.
   // The tasks in dispatched/ are listed (with their claims) once, and again only after a step moved some.
   let items = await listDispatched(projects)
+  result.warnings.push(...claimProblems(items))
   const signals = signalReader(config.stateDir)
   const moves = await completeInterruptedMoves(config, tx, items, deps)
   result.actions.push(...moves)

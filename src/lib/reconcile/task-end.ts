@@ -24,8 +24,8 @@ import {CLAIM_SUFFIX, removeClaim} from '../dispatch/claims.js'
 import {promptPath} from '../dispatch/dispatch.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace, writeFileAtomic} from '../fs-atomic.js'
-import {mkdir, unlink} from '../fs.js'
-import {queueDir} from '../queue/layout.js'
+import {unlink} from '../fs.js'
+import {ensureQueueDir, queueDir} from '../queue/layout.js'
 import {LEDGER_SUFFIX, ledgerPath, recordRun} from './ledger.js'
 import {BUSY_STATES} from './plan.js'
 import {REASON_SUFFIX, twinOf} from './snapshot.js'
@@ -63,9 +63,8 @@ function freeRecords(tx: Transaction, key: string, now: Date): void {
  * a move an earlier run had half done). False when the task is gone or another file has its name.
  */
 async function moveTask(ref: RunRef, target: 'inbox' | 'failed', log: Logger): Promise<boolean> {
-  const from = join(queueDir(ref.projectPath, 'dispatched'), `${ref.task}.md`)
-  const to = join(queueDir(ref.projectPath, target), `${ref.task}.md`)
-  await mkdir(queueDir(ref.projectPath, target), {recursive: true})
+  const from = join(ensureQueueDir(ref.projectPath, 'dispatched'), `${ref.task}.md`)
+  const to = join(ensureQueueDir(ref.projectPath, target), `${ref.task}.md`)
   if (await renameNoReplace(from, to)) return true
   if ((await twinOf(ref.projectPath, ref.task)) === target) {
     await unlink(from)
@@ -122,8 +121,7 @@ export async function failRun(
     crashpoint('reconcile:after-ledger')
   }
 
-  const failed = queueDir(ref.projectPath, 'failed')
-  await mkdir(failed, {recursive: true})
+  const failed = ensureQueueDir(ref.projectPath, 'failed')
   await writeFileAtomic(join(failed, `${ref.task}.md${REASON_SUFFIX}`), formatReason(ref, {at: now.toISOString(), cause: run.cause, reason: run.reason, retries: run.retries, runs: run.runs}), {mode: 0o644})
   crashpoint('reconcile:after-reason')
   tx.assertHeld()
