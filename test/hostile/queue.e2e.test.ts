@@ -337,16 +337,17 @@ describe('frontmatter built to be slow, and an inbox of 10,000 files', () => {
     execFileSync('touch', ['-d', when.toISOString(), '--', ...readdirSync(inbox).slice(5000).map((n) => join(inbox, n))])
 
     // When the timer's dispatch is stopped (SIGTERM, as systemd stops a unit) part-way through a pass
-    const started = Date.now()
     const child = spawn(process.execPath, [CLI, 'dispatch', '--json', '--config', world.box.configPath], {stdio: ['ignore', 'pipe', 'pipe']})
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))))
     await new Promise((r) => setTimeout(r, 700))
     child.kill('SIGTERM')
+    const killedAt = Date.now()
     const killer = setTimeout(() => child.kill('SIGKILL'), 20_000)
     await exited
     clearTimeout(killer)
-    // Then it ended promptly, by itself
-    expect(Date.now() - started).toBeLessThan(20_000)
+    // Then it ended promptly, by itself (a whole pass over these files takes ~2 s here; the scan
+    // turns the event loop every 256 files, so the handler that releases the lock runs mid-scan)
+    expect(Date.now() - killedAt).toBeLessThan(5000)
 
     // And the next pass (no stale lock left behind) is bounded and hands out two tasks
     const pass = await bounded(world, ['dispatch', '--json', '--wait'], 120_000)
