@@ -45,15 +45,11 @@ export function fileKind(info: Stats): string {
   return 'a regular file'
 }
 
-/**
- * Opens `path` for reading the safe way (see SAFE_READ_FLAGS) and checks it is a regular file of at
- * most `maxBytes`; returns the descriptor (the caller closes it) and its stat. Throws a
- * RefusedFileError for a symlink, a FIFO, a device or a folder, or a file too large; ENOENT as is.
- */
-export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): {fd: number; info: Stats} {
+/** Opens `path` with `flags` (which hold O_NOFOLLOW) and checks it is a regular file; the caller closes the descriptor. */
+function openChecked(path: string, flags: number, mode?: number): {fd: number; info: Stats} {
   let fd: number
   try {
-    fd = fs.openSync(path, SAFE_READ_FLAGS)
+    fd = fs.openSync(path, flags, mode)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ELOOP' || code === 'EMLINK') throw new RefusedFileError('ELOOP', path, 'is a symbolic link; it is not followed (replace it with a regular file)')
@@ -62,13 +58,27 @@ export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES)
 
   try {
     const info = fs.fstatSync(fd)
-    if (!info.isFile()) throw new RefusedFileError('EFTYPE', path, `is ${fileKind(info)}, not a regular file; only regular files are read here (remove it)`)
-    if (info.size > maxBytes) throw new RefusedFileError('EFBIG', path, `is ${info.size} bytes, over the ${maxBytes}-byte limit for this file; it is not read`)
+    if (!info.isFile()) throw new RefusedFileError('EFTYPE', path, `is ${fileKind(info)}, not a regular file; only regular files are used here (remove it)`)
     return {fd, info}
   } catch (error) {
     fs.closeSync(fd)
     throw error
   }
+}
+
+/**
+ * Opens `path` for reading the safe way (see SAFE_READ_FLAGS) and checks it is a regular file of at
+ * most `maxBytes`; returns the descriptor (the caller closes it) and its stat. Throws a
+ * RefusedFileError for a symlink, a FIFO, a device or a folder, or a file too large; ENOENT as is.
+ */
+export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): {fd: number; info: Stats} {
+  const opened = openChecked(path, SAFE_READ_FLAGS)
+  if (opened.info.size > maxBytes) {
+    fs.closeSync(opened.fd)
+    throw new RefusedFileError('EFBIG', path, `is ${opened.info.size} bytes, over the ${maxBytes}-byte limit for this file; it is not read`)
+  }
+
+  return opened
 }
 
 /** Reads a whole file through openRegularSync: never a symlink, a FIFO or a device, at most `maxBytes`. */
@@ -111,18 +121,8 @@ export async function readFile(path: string, encoding?: BufferEncoding | {maxByt
  * (ENXIO when no one reads it), and only into a regular file.
  */
 export function appendToFileSync(path: string, text: string, mode: number): void {
-  let fd: number
+  const {fd} = openChecked(path, SAFE_APPEND_FLAGS, mode)
   try {
-    fd = fs.openSync(path, SAFE_APPEND_FLAGS, mode)
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ELOOP' || code === 'EMLINK') throw new RefusedFileError('ELOOP', path, 'is a symbolic link; it is not followed (replace it with a regular file)')
-    throw error
-  }
-
-  try {
-    const info = fs.fstatSync(fd)
-    if (!info.isFile()) throw new RefusedFileError('EFTYPE', path, `is ${fileKind(info)}, not a regular file; nothing is written to it (remove it)`)
     fs.writeSync(fd, text)
   } finally {
     fs.closeSync(fd)

@@ -14,6 +14,7 @@ import {claimPath} from '../../src/lib/dispatch/claims.js'
 import {queueDir} from '../../src/lib/queue/layout.js'
 import {CLI, type CliResult, runProcess} from '../helpers/env.js'
 import {createWorld, type DispatchJson, STATES, type World} from '../dispatch/world.js'
+import {treeOf} from '../lifecycle/helpers.js'
 
 const POOL = '{prefix: "ccl-auto-", start_index: 11, min: 0, max: 3}'
 const UUID = '0f0e0d0c-0b0a-4908-8706-050403020100'
@@ -64,22 +65,6 @@ function claimText(world: World, project: string, task: string, fields: Record<s
     timeout_ms: null,
     ...fields,
   })}\n`
-}
-
-/** Every file under `root` with its content (links as `-> target`), to prove nothing there changed. */
-function snapshotTree(root: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name)
-      const info = lstatSync(path)
-      if (info.isDirectory()) walk(path)
-      else out[path] = info.isSymbolicLink() ? '-> link' : info.isFIFO() ? 'fifo' : `${info.mode.toString(8)} ${info.mtimeMs} ${readFileSync(path, 'utf8')}`
-    }
-  }
-
-  walk(root)
-  return out
 }
 
 describe('FIFOs, devices and links where a record belongs', () => {
@@ -184,7 +169,7 @@ describe('forged claims and hook records', () => {
     const victim = join(world.dir, 'victim')
     mkdirSync(victim)
     writeFileSync(join(victim, 'ff.jsonl'), `${JSON.stringify({conversation_id: UUID, event: 'Stop', session: 'x', ts: new Date().toISOString()})}\n`)
-    const before = snapshotTree(victim)
+    const before = treeOf(victim)
     // And a claim naming it as its session, `signals/../../victim/ff`
     world.put('app', 'forged', 'A task with a forged claim.', {state: 'dispatched'})
     writeFileSync(claimPath(world.projectPath('app'), 'forged'), claimText(world, 'app', 'forged', {session: '../../victim/ff'}))
@@ -207,7 +192,7 @@ describe('forged claims and hook records', () => {
     expect(warnings).toMatch(/other\.md\.claim refused: names app\/not-this-one, not the task beside it/)
     expect(warnings).toMatch(/outcwd\.md\.claim refused: cwd .* is outside the project/)
     // And nothing outside the project changed
-    expect(snapshotTree(victim)).toEqual(before)
+    expect(treeOf(victim)).toEqual(before)
   })
 })
 
@@ -248,7 +233,7 @@ describe('symlinked, misplaced and world-writable queue folders', () => {
     world.put('q-open', 'task', 'Task of q-open.')
     chmodSync(queueDir(world.projectPath('q-open'), 'inbox'), 0o777)
     world.put('ok', 'task', 'Task of ok.')
-    before = snapshotTree(outside)
+    before = treeOf(outside)
 
     const run = await bounded(world, ['dispatch', '--json'], 25_000)
     expect(run.code, run.stderr).toBe(0)
@@ -270,7 +255,7 @@ describe('symlinked, misplaced and world-writable queue folders', () => {
   })
 
   it('touches nothing outside the project and never reads a file from there into a prompt', () => {
-    expect(snapshotTree(outside)).toEqual(before)
+    expect(treeOf(outside)).toEqual(before)
     const prompts = join(world.box.config.stateDir, 'prompts')
     expect(readdirSync(prompts)).toEqual(['ok'])
     for (const project of Object.keys(cases)) expect(world.whereIs(project, 'task').filter((s) => s !== 'inbox')).toEqual([])
@@ -283,7 +268,7 @@ describe('symlinked, misplaced and world-writable queue folders', () => {
     const list = await bounded(world, ['task', 'list', '--project', 'q-done'], 15_000)
     expect(list.code).toBe(65)
     expect(list.stderr).toMatch(/project q-done cannot be used: \.agent-queue\/done is a symbolic link/)
-    expect(snapshotTree(outside)).toEqual(before)
+    expect(treeOf(outside)).toEqual(before)
   })
 })
 
