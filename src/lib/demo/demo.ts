@@ -123,7 +123,7 @@ export async function runDemo(options: DemoOptions, log: Logger): Promise<DemoRe
 async function buildSandbox(dir: string, socket: string, config: string, root: string, options: DemoOptions): Promise<void> {
   const {acceptFirstLaunchModals} = await import('../../sim/accept.js')
   const {writeSimControl} = await import('../../sim/control.js')
-  for (const d of ['main', 'backup', 'shared/projects', 'shared/file-history', 'shared/session-env', 'invoices/.agent-queue/inbox']) mkdirSync(join(dir, d), {recursive: true})
+  for (const d of ['main', 'backup', 'shared/projects', 'shared/file-history', 'shared/session-env', 'invoices/.agent-queue/inbox']) mkdirSync(join(dir, d), {mode: 0o700, recursive: true})
   writeFileSync(
     config,
     [
