@@ -2,7 +2,7 @@
 // tail; one atomic 0600 file per session; the latest easy to find; a 20 MB transcript is not read
 // whole (the bytes this process reads are counted by the kernel in /proc/self/io).
 import {randomUUID} from 'node:crypto'
-import {appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -60,7 +60,7 @@ describe('checkpoint', () => {
     const dispatched = json<{dispatched: {session: string; conversation_id: string}[]}>(await box.cli(['dispatch', '--json'])).dispatched[0]!
     const start = await waitForSignal(box, dispatched.session, 'SessionStart', dispatched.conversation_id)
     // The simulated turn writes its tool call halfway through.
-    await waitFor(() => readFileSync(start.transcript_path as string, 'utf8').includes('"tool_use"'))
+    await waitFor(() => existsSync(start.transcript_path as string) && readFileSync(start.transcript_path as string, 'utf8').includes('"tool_use"'))
 
     const result = json<{checkpoints: (Checkpoint & {file: string})[]}>(await box.cli(['checkpoint', '--json']))
     expect(result.checkpoints).toHaveLength(1)
