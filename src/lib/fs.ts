@@ -71,8 +71,8 @@ function openChecked(path: string, flags: number, mode?: number): {fd: number; i
  * most `maxBytes`; returns the descriptor (the caller closes it) and its stat. Throws a
  * RefusedFileError for a symlink, a FIFO, a device or a folder, or a file too large; ENOENT as is.
  */
-export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): {fd: number; info: Stats} {
-  const opened = openChecked(path, SAFE_READ_FLAGS)
+export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES, followLinks = false): {fd: number; info: Stats} {
+  const opened = openChecked(path, followLinks ? SAFE_READ_FLAGS & ~fs.constants.O_NOFOLLOW : SAFE_READ_FLAGS)
   if (opened.info.size > maxBytes) {
     fs.closeSync(opened.fd)
     throw new RefusedFileError('EFBIG', path, `is ${opened.info.size} bytes, over the ${maxBytes}-byte limit for this file; it is not read`)
@@ -82,8 +82,8 @@ export function openRegularSync(path: string, maxBytes: number = MAX_READ_BYTES)
 }
 
 /** Reads a whole file through openRegularSync: never a symlink, a FIFO or a device, at most `maxBytes`. */
-export function readRegularSync(path: string, maxBytes: number = MAX_READ_BYTES): Buffer {
-  const {fd, info} = openRegularSync(path, maxBytes)
+export function readRegularSync(path: string, maxBytes: number = MAX_READ_BYTES, followLinks = false): Buffer {
+  const {fd, info} = openRegularSync(path, maxBytes, followLinks)
   try {
     // One byte more than the size: a file that grew since the fstat (an append) is read on, and
     // one that grew past the limit is refused rather than cut.
@@ -106,13 +106,24 @@ export function readRegularSync(path: string, maxBytes: number = MAX_READ_BYTES)
   }
 }
 
-/** A whole file, read safely (see openRegularSync); `maxBytes` defaults to MAX_READ_BYTES. */
-export function readFile(path: string, options?: {maxBytes?: number}): Promise<Buffer>
-export function readFile(path: string, encoding: BufferEncoding, options?: {maxBytes?: number}): Promise<string>
-export async function readFile(path: string, encoding?: BufferEncoding | {maxBytes?: number}, options?: {maxBytes?: number}): Promise<Buffer | string> {
-  const limit = (typeof encoding === 'object' ? encoding.maxBytes : options?.maxBytes) ?? MAX_READ_BYTES
-  const bytes = readRegularSync(path, limit)
+/** How readFile reads: `maxBytes` (default MAX_READ_BYTES); `followLinks` for the operator's own files (an account home's settings linked from a dotfiles repo). */
+export interface ReadOptions {
+  maxBytes?: number
+  followLinks?: boolean
+}
+
+/** A whole file, read safely (see openRegularSync): a regular file, not through a final symlink unless `followLinks`. */
+export function readFile(path: string, options?: ReadOptions): Promise<Buffer>
+export function readFile(path: string, encoding: BufferEncoding, options?: ReadOptions): Promise<string>
+export async function readFile(path: string, encoding?: BufferEncoding | ReadOptions, options?: ReadOptions): Promise<Buffer | string> {
+  const chosen = (typeof encoding === 'object' ? encoding : options) ?? {}
+  const bytes = readRegularSync(path, chosen.maxBytes ?? MAX_READ_BYTES, chosen.followLinks === true)
   return typeof encoding === 'string' ? bytes.toString(encoding) : bytes
+}
+
+/** A file the operator named on the command line (`quota classify FILE`), read as given: `<(…)`, a pipe or /dev/stdin included. */
+export async function readNamedFile(path: string): Promise<string> {
+  return fs.readFileSync(path, 'utf8')
 }
 
 /**

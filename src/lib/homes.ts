@@ -68,7 +68,7 @@ async function readJsonObject(path: string): Promise<{value: Json; mode: number 
   let mode: number | null = null
   try {
     mode = (await stat(path)).mode & 0o7777
-    text = await readFile(path, 'utf8')
+    text = await readFile(path, 'utf8', {followLinks: true})
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {mode: null, value: {}}
     throw new Error(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)

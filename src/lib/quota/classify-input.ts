@@ -1,7 +1,7 @@
 // The service behind `quota classify`: validate --now/--tz, read one capture (a file, or stdin),
 // classify it. The operator's "why did (or didn't) this pane swap?".
 import {fail, fsFailure} from '../errors.js'
-import {readFile} from '../fs.js'
+import {readNamedFile} from '../fs.js'
 import {type Classification, classifyPane} from './classify.js'
 import {isValidTimeZone} from './reset-time.js'
 
@@ -69,5 +69,5 @@ function cut(text: string): string {
 
 /** Production dependencies: the clock, the filesystem, this process's stdin. */
 export function defaultClassifyDeps(readStdin: () => Promise<string>): ClassifyCaptureDeps {
-  return {now: () => new Date(), readFile: (path) => readFile(path, 'utf8'), readStdin, stdinIsTTY: process.stdin.isTTY === true}
+  return {now: () => new Date(), readFile: readNamedFile, readStdin, stdinIsTTY: process.stdin.isTTY === true}
 }
