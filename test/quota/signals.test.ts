@@ -106,9 +106,15 @@ describe('combineSignals: staleness and the pane', () => {
     expect(combineSignals({hook: stopFailure(banner), pane: idlePane}, options)).toMatchObject({sources: ['hook'], verdict: 'quota_exhausted'})
   })
 
-  it('keeps a dialog awaiting input, with the reset of the limit behind it', () => {
+  it('reads the limit menu as the limit, with the reset of the record behind it', () => {
     const menu = pane('❯ /rate-limit-options\n\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel\n')
-    expect(combineSignals({hook: stopFailure(banner), pane: menu}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'awaiting_input'})
+    expect(menu).toMatchObject({pattern: 'limit_menu', reset_at: null, verdict: 'quota_exhausted'})
+    expect(combineSignals({hook: stopFailure(banner), pane: menu}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'quota_exhausted'})
+  })
+
+  it('keeps any other dialog awaiting input, with the reset of the limit behind it', () => {
+    const dialog = pane('❯ go on\n\n  Do you want to proceed?\n  ❯ 1. Yes\n    2. No\n\n  Esc to cancel\n')
+    expect(combineSignals({hook: stopFailure(banner), pane: dialog}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'awaiting_input'})
   })
 
   it('says unknown with no signal at all', () => {
