@@ -1,7 +1,7 @@
 // Stage three: what holds the screen instead of a turn. A dialog or menu waiting for a key (found
 // from the bottom: transcript below a candidate means no dialog is open), or a shell prompt because
 // Claude Code exited or never started. Pure.
-import {LAUNCH_FAILURE, MODAL_PHRASE, modalPattern} from './families/modals.js'
+import {LAUNCH_FAILURE, MODAL_HEADING, MODAL_PHRASE, modalPattern} from './families/modals.js'
 import {classifyMessageText} from './families/messages.js'
 import {CURSOR_ITEM, isPromptLine, MARKER, type ScreenLine} from './screen.js'
 import {type Classification, type ClassifyOptions, eventResult, result, snippetAround, stripLead} from './verdict.js'
@@ -49,7 +49,9 @@ export function findLiveModal(lines: ScreenLine[], from: number, options: Classi
     .filter((line) => line.kind === 'content')
     .map((line) => line.text)
     .join(' ')
-  return {pattern: modalPattern(body), snippet: snippetAround(body, 0), start}
+  // The snippet starts at the dialog's own words, not at the logo drawn above the theme picker.
+  const heading = Math.max(0, body.search(MODAL_HEADING))
+  return {pattern: modalPattern(body), snippet: snippetAround(body.slice(heading), 0), start}
 }
 
 function hasSiblingItem(lines: ScreenLine[], at: number): boolean {

@@ -68,12 +68,16 @@ const BULLET = /^[⏺●]/
 const SPINNER = /^[✻✽✶✳✢✺✹✸✷·∗*]\s+\S/
 export const MARKER = /^(?:[⏺●⎿]|[✻✽✶✳✢✺✹✸✷·∗*]\s+\S)/
 
+// After an error 2.1.328 draws its advice where the prompt goes: `❯ Resend your message to try again`.
+const ERROR_ADVICE = /^[>❯]\s+(?:Resend your message to try again|Once fixed, resend your message|Run \/rewind to go back)$/
+
 export function isPromptLine(line: ScreenLine): boolean {
-  return line.kind === 'content' && !line.boxed && line.indent === 0 && PROMPT.test(line.text) && !MENU_ITEM.test(line.text)
+  return line.kind === 'content' && !line.boxed && line.indent === 0 && PROMPT.test(line.text) && !MENU_ITEM.test(line.text) && !ERROR_ADVICE.test(line.text)
 }
 
+// `❯ ✔ Auto (match terminal)` is the theme picker's cursor on its current choice, not the composer.
 function isInputFirstLine(line: ScreenLine | undefined): boolean {
-  return line?.kind === 'content' && line.indent <= 1 && /^[>❯](?:\s|$)/.test(line.text) && !MENU_ITEM.test(line.text)
+  return line?.kind === 'content' && line.indent <= 1 && /^[>❯](?:\s|$)/.test(line.text) && !/^[>❯]\s+✔/.test(line.text) && !MENU_ITEM.test(line.text)
 }
 
 export interface Span {

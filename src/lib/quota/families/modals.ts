@@ -44,6 +44,9 @@ const MODALS: [RegExp, string][] = [
   [/Press Enter to/i, 'press_enter'],
 ]
 
+/** Where a dialog's own words start, when a logo or a banner is drawn above it. */
+export const MODAL_HEADING = /Let's get started|WARNING: Claude Code running|Accessing workspace|Quick safety check|Detected a custom API key|Resume this conversation|Select login method|What do you want to do\?|Do you want to/i
+
 export function modalPattern(body: string): string {
   return MODALS.find(([regex]) => regex.test(body))?.[1] ?? 'menu'
 }
