@@ -102,7 +102,7 @@ export function findInputBox(lines: ScreenLine[]): Span | null {
   for (let i = lines.length - 1; i >= 0 && below <= 4; i--) {
     const line = lines[i] as ScreenLine
     if (line.kind !== 'content') continue
-    if (!line.boxed && line.indent <= 1 && isInputFirstLine(line)) return {end: i, start: i}
+    if (!line.boxed && line.indent <= 1 && isInputFirstLine(line)) return underDialogHeading(lines, i) ? null : {end: i, start: i}
     // Transcript or a dialog below means the last `>` line above is a submitted prompt.
     if (line.indent <= 1 || MARKER.test(line.text) || MODAL_PHRASE.test(line.text) || CURSOR_ITEM.test(line.text)) return null
     below++

@@ -116,7 +116,7 @@ export function labelScope(label: string): LimitScope | null {
 // a tool's `⎿`, a hook's message): the reset time and Claude Code's own hints, and no prose.
 const TIME_WORD =
   String.raw`(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?`
-const TIME_TOKEN = String.raw`(?:${TIME_WORD}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?|\d+\s*(?:d|h|m|s|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)|at|on|in|tomorrow|today|noon|midnight|utc|gmt|next month|,)`
+const TIME_TOKEN = String.raw`(?:${TIME_WORD}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?|\d+\s*(?:d|h|m|s|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?)|at|on|in|tomorrow|today|noon|midnight|shortly|utc|gmt|next month|,)`
 const RESET_SEGMENT = new RegExp(
   String.raw`^(?:(?:your limit |limit |it |you |your [\w-]+ limit )?(?:will )?(?:resets?|regain access|be reset)|continuing automatically|continuing shortly|continuing when it resets|(?:available|try) again)(?:\s+${TIME_TOKEN}|,)*\s*(?:\([^)]*\))?\s*\.?$`,
   'i',
