@@ -58,7 +58,7 @@ export function blockEvent(block: Block, options: ClassifyOptions): Event {
 function toolLineMessage(text: string, options: ClassifyOptions): Event | null {
   if (/^[⏺●⎿✻✽✶✳✢❯>]/.test(text) || (/^Error\b/i.test(text) && !/^Error: You're out of/i.test(text))) return null
   const message = classifyMessageText(text, options, true)
-  return message?.kind === 'error' && message.index === 0 ? message : null
+  return message?.kind === 'error' && message.index === 0 ? {...message, fromTool: true} : null
 }
 
 /** The status line under the input box: several items side by side, separated by runs of spaces. */
@@ -92,7 +92,9 @@ export function replay(events: Event[]): ReplayState {
     switch (ev.kind) {
       case 'error':
       case 'idle': {
-        state.decisive = ev
+        // The native wait below a banner is the same limit: keep the banner's window and reset.
+        const same = ev.pattern === 'auto_continue_wait' && state.decisive?.verdict === 'quota_exhausted' ? state.decisive : null
+        state.decisive = same ? {...ev, resetAt: ev.resetAt ?? same.resetAt, scope: ev.scope ?? same.scope} : ev
         state.working = null
         state.notice = null
         state.turnEnd = null
@@ -109,7 +111,9 @@ export function replay(events: Event[]): ReplayState {
 
       case 'running': {
         state.activity = true
-        if (!state.decisive?.retry && state.decisive?.verdict !== 'quota_exhausted') state.decisive = null
+        // A stuck spinner under Claude Code's own banner stays a limit; under a banner a tool
+        // printed (the first `⎿` of a tool call), a running turn means the tool printed it.
+        if (!state.decisive?.retry && (state.decisive?.verdict !== 'quota_exhausted' || state.decisive.fromTool)) state.decisive = null
         state.working = ev
         break
       }

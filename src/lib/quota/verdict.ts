@@ -38,6 +38,8 @@ export interface Event {
   retry: boolean
   text: string
   index: number
+  /** Read from the first `⎿` of a tool call, where a tool's own output also goes. */
+  fromTool?: boolean
 }
 
 const SNIPPET = 120
