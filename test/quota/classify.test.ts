@@ -5,7 +5,7 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {classifyMessage, classifyPane, VERDICTS} from '../../src/lib/quota/classify.js'
-import {combineSignals, type TranscriptRecord} from '../../src/lib/quota/signals.js'
+import {combineSignals, type HookSignal, type TranscriptRecord} from '../../src/lib/quota/signals.js'
 
 interface Label {
   verdict: string
@@ -20,6 +20,10 @@ interface Label {
   pattern?: string
   /** The session's transcript (JSONL beside the capture): the records decide first. */
   transcript?: string
+  /** The session's newest hook record (JSON beside the capture). */
+  hook?: string
+  /** The witness that must decide. */
+  source?: string
 }
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'panes')
@@ -42,9 +46,15 @@ function familyOf(file: string, label: Label): string {
 function classifyFixture(file: string, label: Label) {
   const options = {now: new Date(label.now), timeZone: label.tz}
   const pane = classifyPane(readFileSync(join(dir, file), 'utf8'), options)
-  if (!label.transcript) return {...pane, source: 'pane'}
-  const records = readFileSync(join(dir, label.transcript), 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as TranscriptRecord)
-  return combineSignals({pane, transcript: records}, options)
+  if (!label.transcript && !label.hook) return {...pane, source: 'pane'}
+  const records = label.transcript
+    ? readFileSync(join(dir, label.transcript), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as TranscriptRecord)
+    : []
+  const hook = label.hook ? (JSON.parse(readFileSync(join(dir, label.hook), 'utf8')) as HookSignal) : undefined
+  return combineSignals({pane, transcript: records, ...(hook ? {hook} : {})}, options)
 }
 
 interface Row {
@@ -103,7 +113,7 @@ describe('pane fixture corpus', () => {
     expect({reset_at: result.reset_at, verdict: result.verdict}, `${label.note}\n${JSON.stringify(result)}`).toEqual({reset_at: label.reset_at, verdict: label.verdict})
     if (label.scope !== undefined) expect(result.scope).toBe(label.scope)
     if (label.pattern !== undefined) expect(result.pattern).toBe(label.pattern)
-    if (label.transcript !== undefined) expect(result.source).toBe('transcript')
+    expect(result.source).toBe(label.source ?? (label.transcript === undefined ? 'pane' : 'transcript'))
     expect(result.snippet.length).toBeLessThanOrEqual(120)
     expect(result.snippet).not.toMatch(/[\n\r\u001B]/)
     expect(result.pattern).toMatch(/^[a-z0-9_]+$/)

@@ -207,3 +207,21 @@ describe('combineSignals: structured fields decide first', () => {
     expect(combineSignals({hook: {error: 'rate_limit', event: 'StopFailure', ts: '2026-12-05T18:40:00Z'}, pane: shell}, at)).toMatchObject({pattern: 'claude_not_started', source: 'pane', verdict: 'unknown'})
   })
 })
+
+describe('combineSignals: the exact record wins over the hook of the same limit', () => {
+  it('takes the reset to the second from the transcript even when the StopFailure is newer', () => {
+    const at = {now: new Date('2026-12-05T18:45:00Z'), timeZone: 'UTC'}
+    const hook: HookSignal = {error: 'rate_limit', event: 'StopFailure', last_assistant_message: "You've hit your 5-hour limit · resets 8:21pm (UTC)", ts: '2026-12-05T18:40:05Z'}
+    const record: TranscriptRecord = {
+      apiError: 'usage_limit_reached',
+      apiErrorParams: {rate_limit_info: {rateLimitType: 'five_hour', resetsAt: 1_796_502_118}},
+      apiErrorStatus: 429,
+      error: 'rate_limit',
+      isApiErrorMessage: true,
+      message: {content: [{text: "You've hit your 5-hour limit · resets 8:21pm (UTC)", type: 'text'}]},
+      timestamp: '2026-12-05T18:40:03Z',
+      type: 'assistant',
+    }
+    expect(combineSignals({hook, transcript: [record]}, at)).toMatchObject({reset_at: '2026-12-05T20:21:58.000Z', source: 'transcript', verdict: 'quota_exhausted'})
+  })
+})

@@ -108,10 +108,15 @@ function strongest(signals: Signal[]): {classification: Classification; sources:
   )
   const limits = errors.filter((signal) => signal.classification.verdict === 'quota_exhausted')
   const pool = limits.length > 0 ? limits : errors
-  const best = [...pool].sort((a, b) => Number(b.classification.reset_at !== null) - Number(a.classification.reset_at !== null) || (b.at ?? 0) - (a.at ?? 0))[0]
+  // The record with the structured fields knows the reset to the second; the hook's text, to the minute.
+  const exact = (signal: Signal) => Number(signal.classification?.pattern === 'transcript_usage_limit_reached')
+  const known = (signal: Signal) => Number(signal.classification?.reset_at !== null)
+  const best = [...pool].sort((a, b) => exact(b) - exact(a) || known(b) - known(a) || (b.at ?? 0) - (a.at ?? 0))[0]
   if (!best) return null
   const {verdict} = best.classification
-  return {classification: best.classification, sources: errors.filter((signal) => signal.classification.verdict === verdict).map((signal) => signal.source)}
+  // The deciding record first: `source` names it.
+  const others = errors.filter((signal) => signal !== best && signal.classification.verdict === verdict).map((signal) => signal.source)
+  return {classification: best.classification, sources: [best.source, ...others]}
 }
 
 function hookSignal(hook: HookSignal | undefined, options: ClassifyOptions): Signal | null {
