@@ -162,6 +162,9 @@ describe('limit banner families', () => {
     ['API Error: Request timed out.', 'server_error'],
     ['API Error: No response from API', 'server_error'],
     ['Connection closed mid-response', 'server_error'],
+    ["You've hit your daily budget of 3 tasks", 'idle'],
+    ['Continuing automatically shortly · Esc to cancel', 'idle'],
+    ['Usage limit reset · Continuing automatically', 'idle'],
   ])('not a quota: %s', (line, verdict) => {
     const result = classifyPane(`❯ go on\n  ⎿  ${line}\n\n${'─'.repeat(40)}\n❯ \n${'─'.repeat(40)}\n`, at(now))
     expect(result.verdict).toBe(verdict)

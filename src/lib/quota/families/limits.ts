@@ -35,7 +35,7 @@ const TEMPLATES: LimitTemplate[] = [
   // limit`, `… Opus limit`, `… Fable limit`, `… monthly spend limit`, `… org's monthly spend limit`,
   // `… team's pooled group budget`, `You've reached your …`, the 2.1.3 `You've hit your limit`.
   {
-    opening: /^(?:You've|You have|You) (?:hit|reached) (?:your|the) ((?:[\w.+'$-]+ ){0,5}?)(?:limits?|budget)\b/i,
+    opening: /^(?:You've|You have|You) (?:hit|reached) (?:your|the) ((?:[\w.+'$-]+ ){0,5}?)(?:limits?|group budget)\b/i,
     pattern: 'hit_your_limit',
     veto: (label, tail) => NOT_QUOTA_LABEL.test(label) || FALLBACK.test(tail),
   },
