@@ -14,7 +14,7 @@ function state(patch: Partial<State> = {}): State {
 }
 
 function verdict(session: string, v: SessionVerdict['verdict'], reset_at: string | null = null): SessionVerdict {
-  return {pattern: v === 'quota_exhausted' ? 'hit_your_limit' : 'idle_input', reset_at, scope: null, session, snippet: `${session} snippet`, sources: ['pane'], verdict: v}
+  return {pattern: v === 'quota_exhausted' ? 'hit_your_limit' : 'idle_input', reset_at, scope: null, session, snippet: `${session} snippet`, source: 'pane', sources: ['pane'], verdict: v}
 }
 
 describe('decideQuota', () => {

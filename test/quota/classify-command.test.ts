@@ -79,16 +79,46 @@ describe('the quota classify definition', () => {
     expect(definition.aliases).toContain('quota-classify')
   })
 
-  it('returns exactly verdict, reset_at, scope, pattern, snippet, without reading the config', async () => {
+  it('returns exactly verdict, reset_at, scope, pattern, snippet and the deciding source, without reading the config', async () => {
     const result = await definition.run(ctx([pane, '--now', '2026-03-10T13:32:00Z', '--tz', 'UTC', '--json']))
-    expect(Object.keys(result)).toEqual(['verdict', 'reset_at', 'scope', 'pattern', 'snippet'])
+    expect(Object.keys(result)).toEqual(['verdict', 'reset_at', 'scope', 'pattern', 'snippet', 'source'])
     expect(result).toEqual({
       pattern: 'hit_your_limit',
       reset_at: '2026-03-10T15:00:00.000Z',
       scope: 'session',
       snippet: "You've hit your session limit · resets 3pm /upgrade to increase your usage limit.",
+      source: 'pane',
       verdict: 'quota_exhausted',
     })
+  })
+
+  it('lets the transcript record decide, with the reset to the second, and says so', async () => {
+    const transcript = join(tmp.dir, 'session.jsonl')
+    const record = {
+      apiError: 'usage_limit_reached',
+      apiErrorParams: {rate_limit_info: {rateLimitType: 'seven_day', resetsAt: 1_773_327_958, status: 'rejected'}},
+      apiErrorStatus: 429,
+      error: 'rate_limit',
+      isApiErrorMessage: true,
+      message: {content: [{text: "You've hit your weekly limit · resets Mar 12, 3:05pm (UTC)", type: 'text'}], model: '<synthetic>'},
+      timestamp: '2026-03-10T13:30:00.000Z',
+      type: 'assistant',
+    }
+    writeFileSync(transcript, `${JSON.stringify({message: {content: 'go on'}, timestamp: '2026-03-10T13:29:00.000Z', type: 'user'})}\n${JSON.stringify(record)}\n`)
+    const result = await definition.run(ctx([pane, '--now', '2026-03-10T13:32:00Z', '--tz', 'UTC', '--transcript', transcript, '--json']))
+    expect(result).toMatchObject({pattern: 'transcript_usage_limit_reached', reset_at: '2026-03-12T15:05:58.000Z', scope: 'weekly', source: 'transcript', verdict: 'quota_exhausted'})
+  })
+
+  it('reads a StopFailure payload given with --hook, and refuses one that is not a hook record', async () => {
+    const hook = join(tmp.dir, 'stop-failure.json')
+    writeFileSync(hook, JSON.stringify({error: 'rate_limit', hook_event_name: 'StopFailure', last_assistant_message: 'API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited', session_id: 'x'}))
+    const idle = join(tmp.dir, 'idle.txt')
+    writeFileSync(idle, `❯ go\n⏺ Done.\n\n✻ Worked for 3s\n${'─'.repeat(40)}\n❯ \n${'─'.repeat(40)}\n`)
+    expect(await definition.run(ctx([idle, '--now', '2026-03-10T13:32:00Z', '--hook', hook, '--json']))).toMatchObject({source: 'hook', verdict: 'rate_limited'})
+    const bad = join(tmp.dir, 'bad.json')
+    writeFileSync(bad, '[1, 2]')
+    await expect(definition.run(ctx([idle, '--hook', bad, '--json']))).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/^--hook .*bad\.json: not one JSON hook record/)})
+    await expect(definition.run(ctx([idle, '--transcript', join(tmp.dir, 'none.jsonl'), '--json']))).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/^cannot read --transcript .*none\.jsonl: no such file/)})
   })
 
   it('renders a short human summary', async () => {

@@ -2,9 +2,10 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 
 import {classifyMessage, classifyPane, VERDICTS} from '../../src/lib/quota/classify.js'
+import {combineSignals, type HookSignal, type TranscriptRecord} from '../../src/lib/quota/signals.js'
 
 interface Label {
   verdict: string
@@ -13,11 +14,76 @@ interface Label {
   tz: string
   scope?: string | null
   note: string
+  /** Which family of screens the capture stands for, in the table below. */
+  family?: string
+  /** The rule that must decide. */
+  pattern?: string
+  /** The session's transcript (JSONL beside the capture): the records decide first. */
+  transcript?: string
+  /** The session's newest hook record (JSON beside the capture). */
+  hook?: string
+  /** The witness that must decide. */
+  source?: string
 }
 
 const dir = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'panes')
 const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as Record<string, Label>
 const at = (iso: string, timeZone = 'UTC') => ({now: new Date(iso), timeZone})
+
+// The families of the older captures follow from their names: q limits, n look-alikes, a dialogs, i idle, w working.
+function familyOf(file: string, label: Label): string {
+  if (label.family) return label.family
+  if (file.startsWith('q')) return 'limit: banner (eras)'
+  if (file.startsWith('a')) return label.verdict === 'quota_exhausted' ? 'limit: menu' : 'modal'
+  if (file.startsWith('i')) return 'idle'
+  if (file.startsWith('w')) return 'working'
+  if (label.verdict === 'server_error') return 'not a limit: server error'
+  if (label.verdict === 'rate_limited') return 'not a limit: transient 429'
+  if (label.verdict === 'auth_error') return 'auth'
+  return 'not a limit: warning, quoted, stale'
+}
+
+function classifyFixture(file: string, label: Label) {
+  const options = {now: new Date(label.now), timeZone: label.tz}
+  const pane = classifyPane(readFileSync(join(dir, file), 'utf8'), options)
+  if (!label.transcript && !label.hook) return {...pane, source: 'pane'}
+  const records = label.transcript
+    ? readFileSync(join(dir, label.transcript), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as TranscriptRecord)
+    : []
+  const hook = label.hook ? (JSON.parse(readFileSync(join(dir, label.hook), 'utf8')) as HookSignal) : undefined
+  return combineSignals({pane, transcript: records, ...(hook ? {hook} : {})}, options)
+}
+
+interface Row {
+  panes: number
+  limits: number
+  caught: number
+  falseSwaps: number
+  resetExact: number
+  resetSecond: number
+  right: number
+}
+
+const table = new Map<string, Row>()
+afterAll(() => {
+  const rows = [...table.entries()].sort(([a], [b]) => a.localeCompare(b))
+  const total = rows.reduce((sum, [, r]) => ({caught: sum.caught + r.caught, falseSwaps: sum.falseSwaps + r.falseSwaps, limits: sum.limits + r.limits, panes: sum.panes + r.panes, resetExact: sum.resetExact + r.resetExact, resetSecond: sum.resetSecond + r.resetSecond, right: sum.right + r.right}), {caught: 0, falseSwaps: 0, limits: 0, panes: 0, resetExact: 0, resetSecond: 0, right: 0})
+  const cells = [...rows, ['all', total] as const].map(([family, r]) => [
+    family,
+    String(r.panes),
+    r.limits === 0 ? '-' : `${r.caught}/${r.limits}`,
+    String(r.falseSwaps),
+    r.limits === 0 ? '-' : `${r.resetExact}/${r.limits}${r.resetSecond > 0 ? ` (${r.resetSecond} to the second)` : ''}`,
+    `${r.right}/${r.panes}`,
+  ])
+  const header = ['family', 'panes', 'recall', 'false swaps', 'reset exact', 'verdict right']
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => (row[i] as string).length)))
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ')
+  console.log(['pane corpus (test/fixtures/panes):', line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'))
+})
 
 describe('pane fixture corpus', () => {
   it('holds at least 60 labelled captures, hard negatives about as many as hard positives', () => {
@@ -30,10 +96,24 @@ describe('pane fixture corpus', () => {
   })
 
   it.each(Object.entries(index))('%s', (file, label) => {
-    const text = readFileSync(join(dir, file), 'utf8')
-    const result = classifyPane(text, {now: new Date(label.now), timeZone: label.tz})
+    const result = classifyFixture(file, label)
+    const row = table.get(familyOf(file, label)) ?? {caught: 0, falseSwaps: 0, limits: 0, panes: 0, resetExact: 0, resetSecond: 0, right: 0}
+    table.set(familyOf(file, label), row)
+    row.panes++
+    if (label.verdict === 'quota_exhausted') {
+      row.limits++
+      if (result.verdict === 'quota_exhausted') row.caught++
+      if (result.reset_at === label.reset_at) row.resetExact++
+      if (result.reset_at !== null && result.reset_at === label.reset_at && !result.reset_at.endsWith(':00.000Z')) row.resetSecond++
+    } else if (result.verdict === 'quota_exhausted') {
+      row.falseSwaps++
+    }
+
+    if (result.verdict === label.verdict && (label.pattern === undefined || result.pattern === label.pattern)) row.right++
     expect({reset_at: result.reset_at, verdict: result.verdict}, `${label.note}\n${JSON.stringify(result)}`).toEqual({reset_at: label.reset_at, verdict: label.verdict})
     if (label.scope !== undefined) expect(result.scope).toBe(label.scope)
+    if (label.pattern !== undefined) expect(result.pattern).toBe(label.pattern)
+    expect(result.source).toBe(label.source ?? (label.transcript === undefined ? 'pane' : 'transcript'))
     expect(result.snippet.length).toBeLessThanOrEqual(120)
     expect(result.snippet).not.toMatch(/[\n\r\u001B]/)
     expect(result.pattern).toMatch(/^[a-z0-9_]+$/)
@@ -82,6 +162,9 @@ describe('limit banner families', () => {
     ['API Error: Request timed out.', 'server_error'],
     ['API Error: No response from API', 'server_error'],
     ['Connection closed mid-response', 'server_error'],
+    ["You've hit your daily budget of 3 tasks", 'idle'],
+    ['Continuing automatically shortly · Esc to cancel', 'idle'],
+    ['Usage limit reset · Continuing automatically', 'idle'],
   ])('not a quota: %s', (line, verdict) => {
     const result = classifyPane(`❯ go on\n  ⎿  ${line}\n\n${'─'.repeat(40)}\n❯ \n${'─'.repeat(40)}\n`, at(now))
     expect(result.verdict).toBe(verdict)
@@ -119,6 +202,14 @@ describe('screen structure', () => {
   it('keeps a retry notice above a spinner (Claude Code is still retrying)', () => {
     const pane = '❯ go on\n  ⎿  API Error (Connection error.) · Retrying in 4 seconds… (attempt 4/10)\n\n✻ Thinking… (esc to interrupt)\n'
     expect(classifyPane(pane, now)).toMatchObject({pattern: 'retrying_connection_error', verdict: 'server_error'})
+  })
+
+  it('takes linear time on hostile lines (0.3.1: 100 KB of `/` took 8.9 s, 4 KB of `─` 26 s)', () => {
+    for (const text of ['/'.repeat(100_000), `${'─'.repeat(100_000)}x`, '~'.repeat(100_000), `│${' '.repeat(100_000)}│`]) {
+      const started = performance.now()
+      expect(classifyPane(text, now).verdict).toBe('unknown')
+      expect(performance.now() - started).toBeLessThan(1000)
+    }
   })
 
   it('names the rule and gives a one-line snippet of at most 120 characters around the match', () => {

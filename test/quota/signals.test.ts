@@ -106,13 +106,19 @@ describe('combineSignals: staleness and the pane', () => {
     expect(combineSignals({hook: stopFailure(banner), pane: idlePane}, options)).toMatchObject({sources: ['hook'], verdict: 'quota_exhausted'})
   })
 
-  it('keeps a dialog awaiting input, with the reset of the limit behind it', () => {
+  it('reads the limit menu as the limit, with the reset of the record behind it', () => {
     const menu = pane('❯ /rate-limit-options\n\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel\n')
-    expect(combineSignals({hook: stopFailure(banner), pane: menu}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'awaiting_input'})
+    expect(menu).toMatchObject({pattern: 'limit_menu', reset_at: null, verdict: 'quota_exhausted'})
+    expect(combineSignals({hook: stopFailure(banner), pane: menu}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'quota_exhausted'})
+  })
+
+  it('keeps any other dialog awaiting input, with the reset of the limit behind it', () => {
+    const dialog = pane('❯ go on\n\n  Do you want to proceed?\n  ❯ 1. Yes\n    2. No\n\n  Esc to cancel\n')
+    expect(combineSignals({hook: stopFailure(banner), pane: dialog}, options)).toMatchObject({reset_at: '2026-03-11T10:00:00.000Z', verdict: 'awaiting_input'})
   })
 
   it('says unknown with no signal at all', () => {
-    expect(combineSignals({}, options)).toEqual({pattern: 'no_signal', reset_at: null, scope: null, snippet: '', sources: [], verdict: 'unknown'})
+    expect(combineSignals({}, options)).toEqual({pattern: 'no_signal', reset_at: null, scope: null, snippet: '', source: null, sources: [], verdict: 'unknown'})
   })
 
   it('accepts the record the hook command writes', () => {
@@ -129,5 +135,93 @@ describe('combineSignals: staleness and the pane', () => {
       ts: '2026-03-10T13:32:00Z',
     }
     expect(combineSignals({hook: record}, options).verdict).toBe('quota_exhausted')
+  })
+})
+
+// The records 2.1.328 writes (reference/real-claude-code.md, "The transcript record of a limit-ended turn").
+const limitRecord = (patch: Partial<TranscriptRecord> = {}): TranscriptRecord => ({
+  apiError: 'usage_limit_reached',
+  apiErrorParams: {rate_limit_info: {rateLimitType: 'five_hour', resetsAt: 1_796_502_118, status: 'rejected'}},
+  apiErrorStatus: 429,
+  error: 'rate_limit',
+  isApiErrorMessage: true,
+  message: {content: [{text: "You've hit your 5-hour limit · resets 8:21pm (UTC)", type: 'text'}], model: '<synthetic>'},
+  timestamp: '2026-12-05T18:40:00.000Z',
+  type: 'assistant',
+  ...patch,
+})
+
+describe('combineSignals: structured fields decide first', () => {
+  const at = {now: new Date('2026-12-05T18:45:00Z'), timeZone: 'UTC'}
+
+  it('takes the verdict, the reset to the second and the window from apiErrorParams', () => {
+    const result = combineSignals({transcript: [limitRecord()]}, at)
+    expect(result).toMatchObject({pattern: 'transcript_usage_limit_reached', reset_at: '2026-12-05T20:21:58.000Z', scope: 'session', source: 'transcript', verdict: 'quota_exhausted'})
+  })
+
+  it('maps every rateLimitType to a scope', () => {
+    const scopes = Object.entries({five_hour: 'session', overage: 'extra_usage', seven_day: 'weekly', seven_day_opus: 'opus', seven_day_overage_included: 'other', seven_day_sonnet: 'sonnet'})
+    for (const [rateLimitType, scope] of scopes) {
+      const record = limitRecord({apiErrorParams: {rate_limit_info: {rateLimitType, resetsAt: 1_796_502_118}}})
+      expect(combineSignals({transcript: [record]}, at).scope).toBe(scope)
+    }
+  })
+
+  it('beats the minute the pane shows, and names the record as the source', () => {
+    const limited = classifyPane("❯ go on\n  ⎿  You've hit your 5-hour limit · resets 8:21pm (UTC)\n", at)
+    expect(limited.reset_at).toBe('2026-12-05T20:21:00.000Z')
+    const result = combineSignals({pane: limited, transcript: [limitRecord()]}, at)
+    expect(result).toMatchObject({reset_at: '2026-12-05T20:21:58.000Z', source: 'transcript', sources: ['pane', 'transcript'], verdict: 'quota_exhausted'})
+  })
+
+  it('falls back to the text for the reset when resetsAt is missing or not a number', () => {
+    const record = limitRecord({apiErrorParams: {rate_limit_info: {rateLimitType: 'seven_day'}}})
+    expect(combineSignals({transcript: [record]}, at)).toMatchObject({reset_at: '2026-12-05T20:21:00.000Z', scope: 'weekly', verdict: 'quota_exhausted'})
+  })
+
+  it('never reads a transient 429 as a limit, whatever its text says', () => {
+    const transient = limitRecord({apiError: undefined, apiErrorIsTransient: true, apiErrorParams: undefined})
+    const result = combineSignals({transcript: [transient]}, at)
+    expect(result).toMatchObject({pattern: 'transcript_transient', source: 'transcript', verdict: 'rate_limited'})
+    // Even a pane that shows a limit gives way to the record of the same moment.
+    const limited = classifyPane("❯ go on\n  ⎿  You've hit your 5-hour limit · resets 8:21pm (UTC)\n", at)
+    expect(combineSignals({pane: limited, transcript: [transient]}, at).verdict).toBe('rate_limited')
+  })
+
+  it("reads an API-key account's 429 (apiErrorIsTransient false, no apiError) as rate_limited", () => {
+    const record = apiError("API Error: Request rejected (429) · This request would exceed your account's rate limit. Please try again later.", 429, 'rate_limit', '2026-12-05T18:40:00Z')
+    expect(combineSignals({transcript: [{...record, apiErrorIsTransient: false}]}, at).verdict).toBe('rate_limited')
+  })
+
+  it('reads StopFailure as 2.1.328 sends it (no error_details): the text decides between a limit and a throttle', () => {
+    const hook = (message: string): HookSignal => ({error: 'rate_limit', event: 'StopFailure', last_assistant_message: message, ts: '2026-12-05T18:40:00Z'})
+    expect(combineSignals({hook: hook("You've hit your 5-hour limit · resets 8:21pm (UTC)")}, at)).toMatchObject({reset_at: '2026-12-05T20:21:00.000Z', source: 'hook', verdict: 'quota_exhausted'})
+    expect(combineSignals({hook: hook('API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited')}, at)).toMatchObject({source: 'hook', verdict: 'rate_limited'})
+    expect(combineSignals({hook: {error: 'server_error', event: 'StopFailure', ts: '2026-12-05T18:40:00Z'}}, at).verdict).toBe('server_error')
+  })
+
+  it('lets the pane decide what no record tells: a dialog, a running turn, a launch that failed', () => {
+    const theme = classifyPane(" Let's get started.\n\n Choose the text style that looks best with your terminal\n\n ❯ ✔ Auto (match terminal)\n     Dark mode\n     Light mode\n", at)
+    expect(combineSignals({pane: theme, transcript: [limitRecord()]}, at)).toMatchObject({reset_at: '2026-12-05T20:21:58.000Z', source: 'pane', verdict: 'awaiting_input'})
+    const shell = classifyPane('ops@pool:~/app$ claude --resume 4f35e220-c435-4cf7-b9b9-f40426042847\nNo conversation found with session ID: 4f35e220-c435-4cf7-b9b9-f40426042847\nops@pool:~/app$\n', at)
+    expect(combineSignals({hook: {error: 'rate_limit', event: 'StopFailure', ts: '2026-12-05T18:40:00Z'}, pane: shell}, at)).toMatchObject({pattern: 'claude_not_started', source: 'pane', verdict: 'unknown'})
+  })
+})
+
+describe('combineSignals: the exact record wins over the hook of the same limit', () => {
+  it('takes the reset to the second from the transcript even when the StopFailure is newer', () => {
+    const at = {now: new Date('2026-12-05T18:45:00Z'), timeZone: 'UTC'}
+    const hook: HookSignal = {error: 'rate_limit', event: 'StopFailure', last_assistant_message: "You've hit your 5-hour limit · resets 8:21pm (UTC)", ts: '2026-12-05T18:40:05Z'}
+    const record: TranscriptRecord = {
+      apiError: 'usage_limit_reached',
+      apiErrorParams: {rate_limit_info: {rateLimitType: 'five_hour', resetsAt: 1_796_502_118}},
+      apiErrorStatus: 429,
+      error: 'rate_limit',
+      isApiErrorMessage: true,
+      message: {content: [{text: "You've hit your 5-hour limit · resets 8:21pm (UTC)", type: 'text'}]},
+      timestamp: '2026-12-05T18:40:03Z',
+      type: 'assistant',
+    }
+    expect(combineSignals({hook, transcript: [record]}, at)).toMatchObject({reset_at: '2026-12-05T20:21:58.000Z', source: 'transcript', verdict: 'quota_exhausted'})
   })
 })

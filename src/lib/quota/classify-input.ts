@@ -1,9 +1,12 @@
 // The service behind `quota classify`: validate --now/--tz, read one capture (a file, or stdin),
-// classify it. The operator's "why did (or didn't) this pane swap?".
+// and, when given, the session's transcript and its newest hook record; classify them the way
+// `quota check` does (records first). The operator's "why did (or didn't) this pane swap?".
 import {fail, fsFailure} from '../errors.js'
 import {readNamedFile} from '../fs.js'
-import {type Classification, classifyPane} from './classify.js'
+import {parseJsonLines} from '../tail.js'
+import {classifyPane} from './classify.js'
 import {isValidTimeZone} from './reset-time.js'
+import {type CombinedClassification, combineSignals, type HookSignal, type TranscriptRecord} from './signals.js'
 
 export interface ClassifyCaptureOptions {
   /** Path of the capture; undefined or `-` reads stdin. */
@@ -12,6 +15,10 @@ export interface ClassifyCaptureOptions {
   now?: string
   /** IANA zone of the claude process; default: this process's zone. */
   tz?: string
+  /** The session's transcript (JSONL): its last records decide before the pane. */
+  transcript?: string
+  /** One hook record (JSON): a hook's stdin payload, or a line of the state dir's signal records. */
+  hook?: string
 }
 
 export interface ClassifyCaptureDeps {
@@ -23,7 +30,7 @@ export interface ClassifyCaptureDeps {
 }
 
 export interface ClassifyCaptureResult {
-  classification: Classification
+  classification: CombinedClassification
   /** The capture moment used. */
   now: Date
 }
@@ -37,8 +44,45 @@ export async function classifyCapture(options: ClassifyCaptureOptions, deps: Cla
     throw fail('usage', `--tz: unknown time zone '${cut(options.tz)}' (example: --tz Europe/Paris)`)
   }
 
+  const classifyOptions = options.tz === undefined ? {now} : {now, timeZone: options.tz}
+  const transcript = options.transcript === undefined ? undefined : readTranscript(await readInput(options.transcript, 'transcript', deps))
+  const hook = options.hook === undefined ? undefined : readHook(await readInput(options.hook, 'hook', deps), options.hook)
   const text = await readCapture(options.file, deps)
-  return {classification: classifyPane(text, options.tz === undefined ? {now} : {now, timeZone: options.tz}), now}
+  const pane = classifyPane(text, classifyOptions)
+  return {classification: combineSignals({pane, ...(hook ? {hook} : {}), ...(transcript ? {transcript} : {})}, classifyOptions), now}
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function readTranscript(text: string): TranscriptRecord[] {
+  return parseJsonLines(text.split('\n').slice(-40).join('\n'), isObject) as TranscriptRecord[]
+}
+
+// A hook's own payload names its event `hook_event_name`; the records `hook` writes name it `event`.
+function readHook(text: string, path: string): HookSignal {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    value = null
+  }
+
+  const event = isObject(value) ? (value.event ?? value.hook_event_name) : undefined
+  if (!isObject(value) || typeof event !== 'string') {
+    throw fail('usage', `--hook ${path}: not one JSON hook record with an event (example: {"hook_event_name":"StopFailure","error":"rate_limit","last_assistant_message":"…"})`)
+  }
+
+  return {...(value as unknown as HookSignal), event}
+}
+
+async function readInput(path: string, name: string, deps: ClassifyCaptureDeps): Promise<string> {
+  try {
+    return await deps.readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'EISDIR') throw fail('usage', `cannot read --${name} ${path}: ${code === 'ENOENT' ? 'no such file' : 'is a directory'} (example: --${name} ~/.claude/projects/-home-ops-app/<session>.jsonl)`)
+    throw fsFailure(`read ${name}`, path, error)
+  }
 }
 
 /** Parses --now: an ISO-8601 instant with its zone, so the same capture always reads the same. */
