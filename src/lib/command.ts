@@ -36,6 +36,8 @@ export interface ArgDef {
 export const flag = {
   boolean: (o: {description: string; char?: string}): FlagDef<boolean> => ({kind: 'boolean', ...o}),
   integer: (o: {description: string; default: number; min?: number; max?: number; helpValue?: string}): FlagDef<number> => ({kind: 'integer', ...o}),
+  /** An integer with no default: undefined when the flag is not given (so "not given" differs from "given as 0"). */
+  optionalInteger: (o: {description: string; min?: number; max?: number; helpValue?: string}): FlagDef<number | undefined> => ({kind: 'integer', ...o}),
   string: (o: {description: string; char?: string; options?: readonly string[]; helpValue?: string}): FlagDef<string | undefined> => ({kind: 'string', ...o}),
   strings: (o: {description: string; char?: string; helpValue?: string}): FlagDef<string[]> => ({kind: 'string', multiple: true, ...o}),
 }

@@ -14,7 +14,7 @@ function toOclifFlag(f: FlagDef) {
     }
 
     case 'integer': {
-      return Flags.integer({...common, default: f.default as number, ...(f.min === undefined ? {} : {min: f.min}), ...(f.max === undefined ? {} : {max: f.max})})
+      return Flags.integer({...common, ...(f.default === undefined ? {} : {default: f.default as number}), ...(f.min === undefined ? {} : {min: f.min}), ...(f.max === undefined ? {} : {max: f.max})})
     }
 
     case 'string': {
