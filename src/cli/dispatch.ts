@@ -1,4 +1,4 @@
-import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG, WAIT_FLAG} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
@@ -7,6 +7,7 @@ export default defineCommand({
   examples: ['<%= config.bin %> dispatch', '<%= config.bin %> dispatch --dry-run', '<%= config.bin %> dispatch --json | jq .dispatched'],
   flags: {
     'dry-run': flag.boolean({description: 'show what would be dispatched; claim and type nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'dispatch',

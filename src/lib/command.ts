@@ -4,8 +4,6 @@
 //  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which the systemd timers fire
 //    (`tick` every 30 s): it parses argv with node:util and never loads oclif (most of a run's start-up cost).
 // Both print through executeCommand and reportFailure below, so their output is the same.
-import {isatty} from 'node:tty'
-
 import type {Config} from './config.js'
 
 import {loadConfig} from './config.js'
@@ -53,6 +51,15 @@ export const GLOBAL_FLAGS = {
   json: flag.boolean({description: 'print one JSON document on stdout (errors too)'}),
 }
 
+/**
+ * The one output rule: every command answers, on a terminal or not, except that a command the
+ * timers run, given `--quiet`, leaves out a result that only says nothing happened (the systemd
+ * units pass it, so a journal holds what changed). A dry run always answers.
+ */
+export const QUIET_FLAG = {
+  quiet: flag.boolean({description: 'print nothing when there was nothing to do (what the systemd timers pass); ignored with --dry-run'}),
+}
+
 /** The flag of every command that takes the state lock. */
 export const WAIT_FLAG = {
   wait: flag.boolean({description: 'wait for the state lock instead of exiting 75 at once when another command holds it'}),
@@ -83,8 +90,8 @@ export interface CommandDef<T extends Record<string, FlagDef> = Record<string, F
   /** Human output for stdout; omitted when the command prints nothing on success. */
   render?(result: R, ctx: CommandContext<FlagValues<T>>): Promise<string> | string
   /**
-   * True for a result that says only that nothing happened ("nothing to dispatch"): shown on a
-   * terminal, left out otherwise, so a timer's journal holds what changed, not 600 idle lines an hour.
+   * True for a result that says only that nothing happened ("nothing to dispatch"): left out under
+   * `--quiet` (QUIET_FLAG), so a timer's journal holds what changed, not 600 idle lines an hour.
    */
   quiet?(result: R): boolean
   /**
@@ -123,7 +130,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   const result = await def.run(ctx)
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-  } else if (def.render && !leftOut(def, result)) {
+  } else if (def.render && !leftOut(def, result, parsed.flags)) {
     const text = await def.render(result, ctx)
     if (text !== '') process.stdout.write(`${text}\n`)
   }
@@ -137,9 +144,9 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   return result
 }
 
-/** True when a result only says nothing happened and stdout is not a terminal: it is not printed. */
-export function leftOut<R>(def: Pick<CommandDef<Record<string, FlagDef>, R>, 'quiet'>, result: R): boolean {
-  return (def.quiet?.(result) ?? false) && !isatty(1)
+/** True when `--quiet` was given (and not `--dry-run`) and the result only says nothing happened: it is not printed. */
+export function leftOut<R>(def: Pick<CommandDef<Record<string, FlagDef>, R>, 'quiet'>, result: R, flags: Record<string, unknown>): boolean {
+  return flags.quiet === true && flags['dry-run'] !== true && (def.quiet?.(result) ?? false)
 }
 
 function writeFailureLines(report: FailureReport): void {

@@ -98,18 +98,30 @@ describe('the fast path', () => {
     }
   })
 
-  it('says "nothing to do" on a terminal only: a timer run with nothing to do prints nothing', async () => {
-    await startTmuxServer(box.socket)
+  it.each([
+    ['dispatch', []],
+    ['quota', ['check']],
+    ['reconcile', []],
+    ['checkpoint', []],
+    ['janitor', []],
+    ['tick', []],
+  ])('%s %s answers when piped; --quiet leaves out "nothing to do" (the timers), --dry-run answers even then', async (command, rest) => {
+    // A pool with nothing to keep alive: every command has nothing to do.
+    const idle = sandbox('', {pool: '{prefix: "ccl-auto-", start_index: 11, min: 0, max: 3}'})
+    await startTmuxServer(idle.socket)
     try {
-      const args = ['dispatch', '--config', box.configPath]
+      const args = [command, ...rest, '--config', idle.configPath]
       const piped = await runCli(args)
-      expect(piped).toEqual({code: 0, stderr: '', stdout: ''})
-      expect(JSON.parse((await runCli([...args, '--json'])).stdout)).toMatchObject({dispatched: []})
-      const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ')
-      await tmux(box.socket, ['new-session', '-d', '-s', 'on-a-tty', '-x', '120', '-y', '20', `NO_COLOR=1 ${line}; sleep 30`])
-      await waitFor(async () => (await tmux(box.socket, ['capture-pane', '-p', '-t', '=on-a-tty:'])).stdout.includes('nothing to dispatch'))
+      expect(piped.code, piped.stderr).toBe(0)
+      expect(piped.stdout).not.toBe('')
+      expect(await runCli([...args, '--quiet'])).toEqual({code: 0, stderr: '', stdout: ''})
+      const dry = await runCli([...args, '--quiet', '--dry-run'])
+      expect(dry.code, dry.stderr).toBe(0)
+      expect(dry.stdout).not.toBe('')
     } finally {
-      await tmux(box.socket, ['kill-server'])
+      await tmux(idle.socket, ['kill-server'])
+      idle.cleanup()
     }
   })
+
 })
