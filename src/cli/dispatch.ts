@@ -24,6 +24,7 @@ export default defineCommand({
       ...result.blocked.map((b) => [`${b.project}/${b.task}`, colour.warn('blocked'), b.reason]),
       ...result.invalid.map((i) => [`${i.project}/${i.task}`, colour.bad('invalid'), i.reason]),
       ...result.recovered.map((r) => [`${r.project}/${r.task}`, colour.warn(`recovered: ${r.outcome}`), r.session]),
+      ...result.waiting.map((w) => [`${w.project}/${w.task}`, `waiting #${w.position}`, `ready; ${result.paused_until ? 'dispatch paused' : 'no free session'}${w.priority === 0 ? '' : ` (priority ${w.priority})`}`]),
     ]
     const lines = rows.length > 0 ? [table(['task', 'result', 'session / reason'], rows)] : [colour.dim('nothing to dispatch')]
     if (result.paused_until) lines.push(colour.warn(`paused: every account is exhausted until ${result.paused_until}`))
