@@ -5,7 +5,7 @@ import {mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSy
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {writeClaim} from '../../src/lib/dispatch/claims.js'
+import {claimPath, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {addTask, generateTaskId, taskFileText} from '../../src/lib/queue/add.js'
 import {queueDir} from '../../src/lib/queue/layout.js'
 import {isSettled, scanInbox} from '../../src/lib/queue/scan.js'
@@ -230,7 +230,7 @@ describe('task list', () => {
   async function fill(): Promise<void> {
     const dirs = Object.fromEntries((['inbox', 'dispatched', 'done', 'failed', 'archive'] as const).map((s) => [s, queueDir(web, s)]))
     for (const dir of Object.values(dirs)) mkdirSync(dir, {recursive: true})
-    writeFileSync(join(dirs.inbox as string, 'waiting.md'), 'x')
+    writeFileSync(join(dirs.inbox as string, 'waiting.md'), '---\npriority: 7\ndepends_on: [finished, api:migrate]\n---\nx')
     writeFileSync(join(dirs.inbox as string, 'stuck.md'), 'x')
     writeFileSync(join(dirs.inbox as string, 'stuck.md.blocked'), 'waiting for api:migrate (not in done/ or archive/ yet)\n')
     writeFileSync(join(dirs.inbox as string, 'bad.md'), 'x')
@@ -242,6 +242,10 @@ describe('task list', () => {
       launched_at: '2026-11-21T07:30:16.000Z', pid: 1, project: 'web', retries: 0, session: 'ccl-auto-11', task: 'running', timeout_ms: null,
     })
     writeFileSync(join(dirs.done as string, 'finished.md'), 'x')
+    writeFileSync(claimPath(web, 'finished', 'done'), JSON.stringify({
+      account: 'backup', attempt: 1, claimed_at: '2026-11-20T10:00:00.000Z', conversation_id: '5f35e220-c435-4cf7-b9b9-f40426042847', cwd: web,
+      launched_at: '2026-11-20T10:00:01.000Z', pid: 1, project: 'web', retries: 0, session: 'ccl-auto-12', task: 'finished', timeout_ms: null,
+    }))
     writeFileSync(join(dirs.failed as string, 'broke.md'), 'x')
     writeFileSync(join(dirs.archive as string, 'ancient.md'), 'x')
   }
@@ -256,15 +260,18 @@ describe('task list', () => {
     expect(tasks.map((t: {task: string; state: string}) => `${t.state}:${t.task}`)).toEqual([
       'inbox:waiting', 'blocked:stuck', 'invalid:bad', 'dispatched:running', 'done:finished', 'failed:broke', 'archive:ancient',
     ])
-    expect(tasks[1]).toEqual({path: join(inbox(), 'stuck.md'), reason: 'waiting for api:migrate (not in done/ or archive/ yet)', state: 'blocked', task: 'stuck'})
+    expect(tasks[0]).toMatchObject({depends_on: ['finished', 'api:migrate'], priority: 7, state: 'inbox', task: 'waiting'})
+    expect(tasks[1]).toEqual({depends_on: [], path: join(inbox(), 'stuck.md'), priority: 0, reason: 'waiting for api:migrate (not in done/ or archive/ yet)', state: 'blocked', task: 'stuck'})
     expect(tasks[2]).toMatchObject({reason: 'frontmatter is not valid YAML', state: 'invalid'})
     expect(tasks[3]).toMatchObject({account: 'main', claimed_at: '2026-11-21T07:30:15.000Z', conversation_id: '4f35e220-c435-4cf7-b9b9-f40426042847', session: 'ccl-auto-11', state: 'dispatched'})
     expect(JSON.stringify(['inbox', 'dispatched'].map((s) => listing(queueDir(web, s as 'inbox'))))).toBe(before)
 
     const human = await cli(['task-list', '--project', 'web'])
     expect(human.code).toBe(0)
-    expect(human.stdout).toMatch(/stuck\s+blocked\s+waiting for api:migrate/)
-    expect(human.stdout).toMatch(/running\s+dispatched\s+ccl-auto-11 \(main\) since 2026-11-21T07:30:15\.000Z/)
+    expect(human.stdout).toMatch(/waiting\s+inbox\s+7\s+finished, api:migrate\s/)
+    expect(human.stdout).toMatch(/stuck\s+blocked\s+0\s+-\s+waiting for api:migrate/)
+    expect(human.stdout).toMatch(/running\s+dispatched\s+0\s+-\s+ccl-auto-11 \(main\) since 2026-11-21T07:30:15\.000Z/)
+    expect(human.stdout).toMatch(/finished\s+done\s+0\s+-\s+ran on ccl-auto-12 \(backup\) dispatched 2026-11-20T10:00:00\.000Z/)
   })
 
   it('filters by --state, and refuses an unknown project or state', async () => {
@@ -273,6 +280,8 @@ describe('task list', () => {
     expect(JSON.parse(blocked.stdout).tasks.map((t: {task: string}) => t.task)).toEqual(['stuck'])
     const empty = await cli(['task', 'list', '--project', 'api'])
     expect(empty).toMatchObject({code: 0, stdout: 'no tasks in api\n'})
+    const noneFailed = await cli(['task', 'list', '--project', 'api', '--state', 'failed'])
+    expect(noneFailed).toMatchObject({code: 0, stdout: 'no failed tasks in api\n'})
     const unknown = await cli(['task', 'list', '--project', 'nope'])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown project "nope" \(known: api, web\); e\.g\. /)
