@@ -212,6 +212,18 @@ describe('validate-symlinks', () => {
     expect(json.code).toBe(78)
     expect(JSON.parse(json.stdout).problems.map((p: {problem: string}) => p.problem)).toEqual(['diverges', 'dangling', 'not-a-link', 'missing', 'missing', 'home-missing'])
 
+    // A dry run of --fix says what it would create, and lists only the problems it would leave
+    const dry = await runCli(['validate-symlinks', '--fix', '--dry-run', '--config', cfg])
+    expect(dry.code).toBe(78)
+    expect(dry.stdout.trim().split('\n')).toEqual([
+      `would create ${join(dir, 'third', 'file-history')} -> ${join(dir, 'shared', 'file-history')}`,
+      `would create ${join(dir, 'third', 'session-env')} -> ${join(dir, 'shared', 'session-env')}`,
+    ])
+    expect(dry.stderr).toMatch(/^claude-failover: error: 6 shared-link problem\(s\); --fix would create 2 of them \(listed above\), the other 4 need a human\n/)
+    expect(dry.stderr).not.toContain('missing link')
+    expect(dry.stderr.match(/^ {2}\S/gm)).toHaveLength(4)
+    expect(() => readlinkSync(join(dir, 'third', 'session-env'))).toThrow()
+
     const fixed = await runCli(['validate-symlinks', '--fix', '--config', cfg])
     expect(fixed.code).toBe(78)
     expect(fixed.stderr).toContain(`created ${join(dir, 'third', 'file-history')} -> ${join(dir, 'shared', 'file-history')}`)
