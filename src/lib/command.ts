@@ -20,6 +20,8 @@ export interface FlagDef<V = unknown> {
   max?: number
   options?: readonly string[]
   helpValue?: string
+  /** Shown as required in --help (the command itself says what is missing, with an example). */
+  required?: boolean
   /** Phantom: the parsed value's type. */
   readonly __value?: V
 }
@@ -36,7 +38,7 @@ export const flag = {
   integer: (o: {description: string; default: number; min?: number; max?: number; helpValue?: string}): FlagDef<number> => ({kind: 'integer', ...o}),
   /** An integer with no default: undefined when the flag is not given (so "not given" differs from "given as 0"). */
   optionalInteger: (o: {description: string; min?: number; max?: number; helpValue?: string}): FlagDef<number | undefined> => ({kind: 'integer', ...o}),
-  string: (o: {description: string; char?: string; options?: readonly string[]; helpValue?: string}): FlagDef<string | undefined> => ({kind: 'string', ...o}),
+  string: (o: {description: string; char?: string; options?: readonly string[]; helpValue?: string; required?: boolean}): FlagDef<string | undefined> => ({kind: 'string', ...o}),
   strings: (o: {description: string; char?: string; helpValue?: string}): FlagDef<string[]> => ({kind: 'string', multiple: true, ...o}),
 }
 

@@ -8,7 +8,7 @@ export default defineCommand({
     "Lists a project's tasks by state: inbox (waiting), blocked and invalid (with the reason from the marker the last dispatch pass wrote), dispatched (with the claim: session, account, time), done, failed and archive. Read-only: takes no lock and writes nothing.",
   examples: ['<%= config.bin %> task list --project web', '<%= config.bin %> task list --project web --state blocked', "<%= config.bin %> task list --project web --json | jq '.tasks[] | select(.state == \"invalid\")'"],
   flags: {
-    project: flag.string({description: 'the project to list (required)', helpValue: 'NAME'}),
+    project: flag.string({description: 'the project to list (required)', helpValue: 'NAME', required: true}),
     state: flag.string({description: 'only tasks in this state', options: LIST_STATES}),
   },
   id: 'task:list',
