@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot} from '../../src/lib/lock.js'
-import {waitFor} from '../helpers/env.js'
+import {runCli, waitFor} from '../helpers/env.js'
 import {type Loopback, loopback} from '../helpers/loopback.js'
 import {makePool, type Pool} from '../helpers/pool.js'
 
@@ -35,6 +35,14 @@ describe('a session stuck at a first-launch modal', () => {
     await waitFor(async () => /trust this folder/i.test(await p.pane('ccl-auto-11')), 15_000)
     const before = JSON.parse((await p.cli(['status', '--json'])).stdout)
     expect(before.sessions.find((s: {name: string}) => s.name === 'ccl-auto-11')).toMatchObject({state: 'working', stuck: null})
+    // The session's newest SessionStart is from another account's home (a relaunch stuck at a modal
+    // never sends its own): it is still looked at, not left out of the check.
+    const event = JSON.stringify({hook_event_name: 'SessionStart', session_id: '7d35e220-c435-4cf7-b9b9-f40426042847', source: 'startup', transcript_path: '/nowhere.jsonl'})
+    const env = {CLAUDE_CONFIG_DIR: join(p.dir, 'backup'), CLAUDE_FAILOVER_SESSION: 'ccl-auto-11', CLAUDE_FAILOVER_STATE_DIR: p.config.stateDir}
+    expect((await runCli(['hook'], {env, input: event})).code).toBe(0)
+    const dry = JSON.parse((await p.cli(['quota', 'check', '--dry-run', '--json'])).stdout)
+    expect(dry.sessions.find((s: {session: string}) => s.session === 'ccl-auto-11')).toMatchObject({verdict: 'awaiting_input'})
+    expect(dry.stuck['ccl-auto-11']).toMatchObject({verdict: 'awaiting_input'})
 
     // Then quota check (the tick's first step) records it, once however many ticks see it
     for (let i = 0; i < 3; i++) expect((await p.cli(['quota', 'check'])).code).toBe(0)
