@@ -128,6 +128,7 @@ describe('status --check: what needs a human in the queues and accounts', () => 
     box = sandbox('projects: [{name: web, path: ./web}, {name: api, path: ./api}]')
     await startTmuxServer(box.socket, 'ccl-0')
     expect((await runCli(['validate-symlinks', '--fix', '--config', box.configPath])).code).toBe(0)
+    expect((await runCli(['homes', '--fix', '--config', box.configPath])).code).toBe(0)
     const q = join(box.dir, 'web', '.agent-queue')
     writeTree(q, {
       'failed/broke.md': 'x',
