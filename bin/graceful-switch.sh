@@ -26,7 +26,8 @@ The CLI is bin/run.js next to this script, or $CLAUDE_FAILOVER_BIN when set.
 
 Exit codes: those of the CLI's swap (0 switched; 75 every account is exhausted:
 nothing to switch to, nothing changed; 78 the target's shared links are broken; …).
-2: usage error, or no terminal to confirm on without --yes. 1: declined at the prompt.
+0 also when declined at the prompt (nothing changed, as asked). 2: usage error, or
+no terminal to confirm on without --yes.
 
 Examples:
   graceful-switch.sh                 # to the next available account, after confirmation
@@ -112,8 +113,9 @@ if [ "$yes" != yes ]; then
 	case $answer in
 	y | Y | yes | YES | Yes) ;;
 	*)
-		echo "graceful-switch.sh: not switched" >&2
-		exit 1
+		# Declining is an answer, not a failure: exit 0 with nothing changed (1 means a bug).
+		echo "graceful-switch.sh: not switched (declined); nothing changed" >&2
+		exit 0
 		;;
 	esac
 fi

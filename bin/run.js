@@ -98,7 +98,7 @@ async function main() {
     if (found) {
       await exports.runFast(found.Command, found.rest)
       saveCache()
-    } else {
+    } else if (!exports.reportUnknownCommand(argv, Object.keys(exports.commands))) {
       await slow()
     }
   }

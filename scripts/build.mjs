@@ -35,7 +35,7 @@ renameSync(join(root, `oclif.manifest.json.${process.pid}`), join(root, 'oclif.m
 
 // The bundle's entry: every command definition (src/cli/…, no oclif) under its id and aliases.
 const ids = Object.keys(manifest.commands).sort()
-const lines = ["export {runFast} from './src/lib/fast-cli.ts'"]
+const lines = ["export {reportUnknownCommand, runFast} from './src/lib/fast-cli.ts'"]
 const table = []
 for (const [i, id] of ids.entries()) {
   const source = join(root, 'src', 'cli', ...id.split(':')) + '.ts'

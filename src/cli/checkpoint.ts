@@ -1,4 +1,4 @@
-import {defineCommand, flag} from '../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
@@ -7,6 +7,7 @@ export default defineCommand({
   examples: ['<%= config.bin %> checkpoint', '<%= config.bin %> checkpoint --json | jq ".checkpoints[].last_tool_call"'],
   flags: {
     'dry-run': flag.boolean({description: 'show the checkpoints; write nothing'}),
+    ...QUIET_FLAG,
   },
   id: 'checkpoint',
   async run(ctx) {

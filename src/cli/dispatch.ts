@@ -1,4 +1,4 @@
-import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG, WAIT_FLAG} from '../lib/command.js'
 import {tmuxFor} from '../lib/pool.js'
 
 export default defineCommand({
@@ -7,6 +7,7 @@ export default defineCommand({
   examples: ['<%= config.bin %> dispatch', '<%= config.bin %> dispatch --dry-run', '<%= config.bin %> dispatch --json | jq .dispatched'],
   flags: {
     'dry-run': flag.boolean({description: 'show what would be dispatched; claim and type nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'dispatch',
@@ -23,6 +24,7 @@ export default defineCommand({
       ...result.blocked.map((b) => [`${b.project}/${b.task}`, colour.warn('blocked'), b.reason]),
       ...result.invalid.map((i) => [`${i.project}/${i.task}`, colour.bad('invalid'), i.reason]),
       ...result.recovered.map((r) => [`${r.project}/${r.task}`, colour.warn(`recovered: ${r.outcome}`), r.session]),
+      ...result.waiting.map((w) => [`${w.project}/${w.task}`, `waiting #${w.position}`, `ready; ${result.paused_until ? 'dispatch paused' : 'no free session'}${w.priority === 0 ? '' : ` (priority ${w.priority})`}`]),
     ]
     const lines = rows.length > 0 ? [table(['task', 'result', 'session / reason'], rows)] : [colour.dim('nothing to dispatch')]
     if (result.paused_until) lines.push(colour.warn(`paused: every account is exhausted until ${result.paused_until}`))

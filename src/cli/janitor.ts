@@ -1,4 +1,4 @@
-import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG, WAIT_FLAG} from '../lib/command.js'
 import {fail} from '../lib/errors.js'
 import type {JanitorResult} from '../lib/janitor/janitor.js'
 import {tmuxFor} from '../lib/pool.js'
@@ -11,6 +11,7 @@ export default defineCommand({
     result.errors.length > 0 ? fail('io', `${result.errors.length} janitor action(s) failed; the others were applied`, {details: result.errors.slice(0, 20).map((e) => `${e.action}${e.path ? ` ${e.path}` : ''}: ${e.message}`)}) : undefined,
   flags: {
     'dry-run': flag.boolean({description: 'list what it would do; change nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'janitor',

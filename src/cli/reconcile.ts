@@ -1,4 +1,4 @@
-import {defineCommand, flag, WAIT_FLAG} from '../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG, WAIT_FLAG} from '../lib/command.js'
 import type {ReconcileResult} from '../lib/reconcile/reconcile.js'
 
 import {tmuxFor} from '../lib/pool.js'
@@ -14,6 +14,7 @@ export default defineCommand({
   flags: {
     boot: flag.boolean({description: 'start of day: validate the shared symlinks first and refuse to go on when they are broken'}),
     'dry-run': flag.boolean({description: 'print the actions it would take; change nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'reconcile',

@@ -25,7 +25,7 @@ export default defineCommand({
     const {colour, table} = await import('../lib/render.js')
     if (result.skipped) return colour.warn(`no swap: ${result.skipped}`)
     const head = `${result.dry_run ? 'would swap' : 'swapped'} ${result.from ?? '?'} -> ${result.to ?? '?'}`
-    const rows = result.sessions.map((s) => [s.name, s.kind, s.resumed ? colour.good(result.dry_run ? 'will resume' : 'resumed') : colour.dim('at its shell'), s.conversation_id ?? '-', s.reason ?? (s.working ? 'was working' : '')])
+    const rows = result.sessions.map((s) => [s.name, s.kind, s.resumed ? colour.good(result.dry_run ? 'will resume' : 'resumed') : s.fresh ? colour.good(result.dry_run ? 'will start anew' : 'started anew') : colour.dim('at its shell'), s.conversation_id ?? '-', s.reason ?? (s.working ? 'was working' : '')])
     return rows.length > 0 ? `${head}\n${table(['session', 'kind', 'result', 'conversation', 'note'], rows)}` : `${head} (no live sessions)`
   },
   summary: 'Fail the pool over to another account, resuming every conversation.',

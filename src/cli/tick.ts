@@ -1,4 +1,4 @@
-import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef, leftOut, WAIT_FLAG} from '../lib/command.js'
+import {type CommandContext, type CommandDef, defineCommand, flag, type FlagDef, leftOut, QUIET_FLAG, WAIT_FLAG} from '../lib/command.js'
 import {describeFailure, type ErrorKind, ErrorKinds, FailoverError, type FailureReport} from '../lib/errors.js'
 import {tmuxFor} from '../lib/pool.js'
 import dispatch from './dispatch.js'
@@ -41,6 +41,7 @@ export default defineCommand({
   },
   flags: {
     'dry-run': flag.boolean({description: 'every step with --dry-run: report what it would do, change nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'tick',
@@ -55,7 +56,7 @@ export default defineCommand({
     for (const [name, step] of STEPS) {
       const outcome = result[name]
       if (outcome === undefined || 'error' in outcome) continue
-      if (leftOut(step, outcome.result)) continue
+      if (leftOut(step, outcome.result, ctx.flags)) continue
       const text = step.render ? await step.render(outcome.result as never, stepContext(ctx, step) as never) : ''
       if (text !== '') lines.push(text)
     }
@@ -85,10 +86,11 @@ export default defineCommand({
 })
 
 /** A step's context: the tick's (one config load for all), with the step's own flags. */
-function stepContext(ctx: CommandContext<{'dry-run': boolean; wait: boolean}>, step: CommandDef<Record<string, FlagDef>, unknown>): CommandContext<Record<string, unknown>> {
+function stepContext(ctx: CommandContext<{'dry-run': boolean; quiet: boolean; wait: boolean}>, step: CommandDef<Record<string, FlagDef>, unknown>): CommandContext<Record<string, unknown>> {
   const flags: Record<string, unknown> = {config: ctx.flags.config, json: ctx.flags.json}
   for (const [key, def] of Object.entries(step.flags)) flags[key] = def.kind === 'boolean' ? false : def.default
   flags['dry-run'] = ctx.flags['dry-run']
+  flags.quiet = ctx.flags.quiet
   if ('wait' in step.flags) flags.wait = ctx.flags.wait
   return {...ctx, flags: flags as CommandContext<Record<string, unknown>>['flags']}
 }

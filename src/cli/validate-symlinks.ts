@@ -7,16 +7,18 @@ export default defineCommand({
   examples: ['<%= config.bin %> validate-symlinks', '<%= config.bin %> validate-symlinks --fix', '<%= config.bin %> validate-symlinks --account backup --json'],
   async run(ctx) {
     const {validateSymlinks} = await import('../lib/symlinks.js')
-    const report = await validateSymlinks(await ctx.config(), {accounts: ctx.flags.account, fix: ctx.flags.fix && !ctx.flags['dry-run'], wait: ctx.flags.wait})
+    const report = await validateSymlinks(await ctx.config(), {accounts: ctx.flags.account, dryRun: ctx.flags['dry-run'], fix: ctx.flags.fix, wait: ctx.flags.wait})
     for (const fixed of report.fixed) ctx.log.info(`created ${fixed.path} -> ${fixed.target}`)
     return report
   },
   async failure(report) {
     if (report.ok) return undefined
     const {describeProblem} = await import('../lib/symlinks.js')
-    return fail('config', `${report.problems.length} shared-link problem(s); conversations cannot safely resume across accounts until they are fixed`, {
-      details: report.problems.map((p) => describeProblem(p)),
-    })
+    // A dry run of --fix lists what it would create on stdout; here only what it would leave.
+    const planned = new Set((report.would_create ?? []).map((c) => c.path))
+    const left = report.problems.filter((p) => !(p.problem === 'missing' && planned.has(p.path)))
+    const fixNote = planned.size > 0 ? `; --fix would create ${planned.size} of them (listed above)${left.length > 0 ? `, the other ${left.length} need a human` : ''}` : '; conversations cannot safely resume across accounts until they are fixed'
+    return fail('config', `${report.problems.length} shared-link problem(s)${fixNote}`, {details: left.map((p) => describeProblem(p))})
   },
   flags: {
     account: flag.strings({description: 'check only this account (repeatable)', helpValue: 'NAME'}),
@@ -27,6 +29,7 @@ export default defineCommand({
   id: 'validate-symlinks',
   async render(report, ctx) {
     const config = await ctx.config()
+    if (report.would_create && report.would_create.length > 0) return report.would_create.map((c) => `would create ${c.path} -> ${c.target}`).join('\n')
     return report.ok ? `ok: ${config.accounts.length} account home(s) share ${config.shared.dirs.join(', ')} through ${config.shared.root}` : ''
   },
   summary: 'Check that every account home shares the same transcript roots (the startup guard).',

@@ -4,8 +4,6 @@
 //  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which the systemd timers fire
 //    (`tick` every 30 s): it parses argv with node:util and never loads oclif (most of a run's start-up cost).
 // Both print through executeCommand and reportFailure below, so their output is the same.
-import {isatty} from 'node:tty'
-
 import type {Config} from './config.js'
 
 import {loadConfig} from './config.js'
@@ -22,6 +20,8 @@ export interface FlagDef<V = unknown> {
   max?: number
   options?: readonly string[]
   helpValue?: string
+  /** Shown as required in --help (the command itself says what is missing, with an example). */
+  required?: boolean
   /** Phantom: the parsed value's type. */
   readonly __value?: V
 }
@@ -36,7 +36,9 @@ export interface ArgDef {
 export const flag = {
   boolean: (o: {description: string; char?: string}): FlagDef<boolean> => ({kind: 'boolean', ...o}),
   integer: (o: {description: string; default: number; min?: number; max?: number; helpValue?: string}): FlagDef<number> => ({kind: 'integer', ...o}),
-  string: (o: {description: string; char?: string; options?: readonly string[]; helpValue?: string}): FlagDef<string | undefined> => ({kind: 'string', ...o}),
+  /** An integer with no default: undefined when the flag is not given (so "not given" differs from "given as 0"). */
+  optionalInteger: (o: {description: string; min?: number; max?: number; helpValue?: string}): FlagDef<number | undefined> => ({kind: 'integer', ...o}),
+  string: (o: {description: string; char?: string; options?: readonly string[]; helpValue?: string; required?: boolean}): FlagDef<string | undefined> => ({kind: 'string', ...o}),
   strings: (o: {description: string; char?: string; helpValue?: string}): FlagDef<string[]> => ({kind: 'string', multiple: true, ...o}),
 }
 
@@ -49,6 +51,15 @@ export const GLOBAL_FLAGS = {
     helpValue: 'PATH',
   }),
   json: flag.boolean({description: 'print one JSON document on stdout (errors too)'}),
+}
+
+/**
+ * The one output rule: every command answers, on a terminal or not, except that a command the
+ * timers run, given `--quiet`, leaves out a result that only says nothing happened (the systemd
+ * units pass it, so a journal holds what changed). A dry run always answers.
+ */
+export const QUIET_FLAG = {
+  quiet: flag.boolean({description: 'print nothing when there was nothing to do (what the systemd timers pass); ignored with --dry-run'}),
 }
 
 /** The flag of every command that takes the state lock. */
@@ -81,8 +92,8 @@ export interface CommandDef<T extends Record<string, FlagDef> = Record<string, F
   /** Human output for stdout; omitted when the command prints nothing on success. */
   render?(result: R, ctx: CommandContext<FlagValues<T>>): Promise<string> | string
   /**
-   * True for a result that says only that nothing happened ("nothing to dispatch"): shown on a
-   * terminal, left out otherwise, so a timer's journal holds what changed, not 600 idle lines an hour.
+   * True for a result that says only that nothing happened ("nothing to dispatch"): left out under
+   * `--quiet` (QUIET_FLAG), so a timer's journal holds what changed, not 600 idle lines an hour.
    */
   quiet?(result: R): boolean
   /**
@@ -121,7 +132,7 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   const result = await def.run(ctx)
   if (json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-  } else if (def.render && !leftOut(def, result)) {
+  } else if (def.render && !leftOut(def, result, parsed.flags)) {
     const text = await def.render(result, ctx)
     if (text !== '') process.stdout.write(`${text}\n`)
   }
@@ -135,9 +146,9 @@ export async function executeCommand<T extends Record<string, FlagDef>, R>(
   return result
 }
 
-/** True when a result only says nothing happened and stdout is not a terminal: it is not printed. */
-export function leftOut<R>(def: Pick<CommandDef<Record<string, FlagDef>, R>, 'quiet'>, result: R): boolean {
-  return (def.quiet?.(result) ?? false) && !isatty(1)
+/** True when `--quiet` was given (and not `--dry-run`) and the result only says nothing happened: it is not printed. */
+export function leftOut<R>(def: Pick<CommandDef<Record<string, FlagDef>, R>, 'quiet'>, result: R, flags: Record<string, unknown>): boolean {
+  return flags.quiet === true && flags['dry-run'] !== true && (def.quiet?.(result) ?? false)
 }
 
 function writeFailureLines(report: FailureReport): void {

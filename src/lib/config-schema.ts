@@ -277,14 +277,17 @@ export function parseConfig(source: string, file: string, home: string = homedir
 
 function parseYaml(source: string, file: string): unknown {
   const doc = parseDocument(source, {prettyErrors: true, uniqueKeys: true})
-  if (doc.errors.length > 0) {
-    throw configError(
-      file,
-      doc.errors.map((error) => {
-        const where = error.linePos?.[0] ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}` : 'YAML'
-        return `${where}: ${error.message.split('\n')[0]} (the file must be YAML, e.g. "state_dir: ~/.local/state/claude-failover")`
-      }),
-    )
+  const [error] = doc.errors
+  if (error) {
+    // One mistake (a line indented one space too far) makes the parser report two or three errors
+    // at the same place; the first is the one to fix, and the position is said once, with the line.
+    const pos = error.linePos?.[0]
+    const what = (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?\s*$/, '')
+    const text = pos ? source.split('\n')[pos.line - 1]?.replace(/\r$/, '') : undefined
+    const where = pos ? `line ${pos.line}, column ${pos.col}` : 'YAML'
+    const shown = text === undefined ? '' : ` in ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)}`
+    const hint = error.code === 'DUPLICATE_KEY' ? '' : '; check its indentation against the lines above'
+    throw configError(file, [`${where}: ${what}${shown}${hint} (the file must be YAML, e.g. "state_dir: ~/.local/state/claude-failover")`])
   }
 
   const value = doc.toJS({maxAliasCount: 100}) as unknown

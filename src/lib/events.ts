@@ -39,6 +39,8 @@ export async function appendEvent(stateDir: string, event: string, fields: Recor
 
 /** The last `count` events, newest last; unreadable lines are skipped. Reads only the file's tail. */
 export async function readRecentEvents(stateDir: string, count: number): Promise<EventRecord[]> {
+  // slice(-0) is the whole list: none asked for is none read.
+  if (count <= 0) return []
   const tail = await readTail(eventsPath(stateDir), 64 * 1024)
   if (!tail) return []
   const isEvent = (value: unknown): value is EventRecord => typeof value === 'object' && value !== null && typeof (value as EventRecord).event === 'string'

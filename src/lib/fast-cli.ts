@@ -6,6 +6,7 @@ import {parseArgs} from 'node:util'
 
 import {type CommandDef, executeCommand, type FlagDef, GLOBAL_FLAGS, reportFailure} from './command.js'
 import {fail} from './errors.js'
+import {editDistance} from './text.js'
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options']
 
@@ -91,4 +92,23 @@ export async function runFast(def: CommandDef, argv: string[]): Promise<void> {
   } catch (error) {
     reportFailure(error, json)
   }
+}
+
+/**
+ * A command line naming no command: one usage error in the tool's own style (exit 2), with the
+ * nearest command when one is close (`statsu` → `status`). Returns false for a bare topic
+ * (`quota`, `task`), which oclif lists.
+ */
+export function reportUnknownCommand(argv: string[], ids: readonly string[]): boolean {
+  const words = argv.slice(0, 2).filter((a) => !a.startsWith('-'))
+  if (words.length === 0) return false
+  const topics = new Set(ids.filter((id) => id.includes(':')).map((id) => id.split(':')[0] as string))
+  if (words.length === 1 && topics.has(words[0] as string)) return false
+  const visible = ids.filter((id) => !/^[a-z]+-[a-z]+$/.test(id) || !ids.includes(id.replace('-', ':'))).map((id) => id.replaceAll(':', ' '))
+  const typed = topics.has(words[0] as string) ? words.join(' ') : (words[0] as string)
+  const [nearest] = visible.map((id) => ({d: editDistance(typed, id), id})).sort((a, b) => a.d - b.d)
+  const hint = nearest && nearest.d <= Math.max(2, Math.floor(typed.length / 3)) ? ` (did you mean "${nearest.id}"?)` : ''
+  const example = nearest && hint ? nearest.id : 'status'
+  reportFailure(fail('usage', `unknown command "${typed}"${hint}; commands: ${[...new Set(visible)].sort().join(', ')}; e.g. claude-failover ${example} (see: claude-failover --help)`), argv.includes('--json'))
+  return true
 }

@@ -39,8 +39,8 @@ export interface LaunchSpec {
   /** `project/task_id` for CLAUDE_FAILOVER_TASK; null for a resumed dedicated session. */
   task: {project: string; id: string} | null
   conversationId: string
-  /** new: `--session-id <uuid> -- "$(cat -- prompt)"`; resume: `--resume <uuid>`. */
-  mode: {kind: 'new'; promptFile: string} | {kind: 'resume'}
+  /** new: `--session-id <uuid> -- "$(cat -- prompt)"`; blank: `--session-id <uuid>` (no prompt); resume: `--resume <uuid>`. */
+  mode: {kind: 'new'; promptFile: string} | {kind: 'blank'} | {kind: 'resume'}
 }
 
 /** The launch line for `spec` (no trailing newline; the caller sends Enter separately). */
@@ -59,7 +59,9 @@ export function buildLaunchLine(config: Config, spec: LaunchSpec): string {
       ? // `--` ends Claude Code's options: a prompt that begins with `-` (a Markdown list) is the
         // prompt, not `error: unknown option '- Fix …'` (seen with the real 2.1.328).
         ['--session-id', shellQuote(spec.conversationId), '--', `"$(cat -- ${absolute(spec.mode.promptFile, 'the prompt file')})"`]
-      : ['--resume', shellQuote(spec.conversationId)]
+      : spec.mode.kind === 'blank'
+        ? ['--session-id', shellQuote(spec.conversationId)]
+        : ['--resume', shellQuote(spec.conversationId)]
   return [`cd -- ${absolute(spec.cwd, 'the working directory')} &&`, ...env, ...claude, ...settings, ...conversation].join(' ')
 }
 

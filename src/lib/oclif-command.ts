@@ -14,13 +14,13 @@ function toOclifFlag(f: FlagDef) {
     }
 
     case 'integer': {
-      return Flags.integer({...common, default: f.default as number, ...(f.min === undefined ? {} : {min: f.min}), ...(f.max === undefined ? {} : {max: f.max})})
+      return Flags.integer({...common, ...(f.default === undefined ? {} : {default: f.default as number}), ...(f.min === undefined ? {} : {min: f.min}), ...(f.max === undefined ? {} : {max: f.max})})
     }
 
     case 'string': {
       return f.multiple
         ? Flags.string({...common, multiple: true})
-        : Flags.string({...common, ...(f.options ? {options: [...f.options]} : {})})
+        : Flags.string({...common, ...(f.options ? {options: [...f.options]} : {}), ...(f.required ? {required: true} : {})})
     }
   }
 }
@@ -35,7 +35,8 @@ export function oclifCommand(def: CommandDef) {
     static override baseFlags = {config: toOclifFlag(GLOBAL_FLAGS.config)}
     static override description = def.description ?? def.summary
     static override enableJsonFlag = true
-    static override examples = def.examples
+    // oclif prints "$ " only before an example that starts with the binary; a pipeline starts elsewhere.
+    static override examples = def.examples.map((e) => (e.startsWith('<%= config.bin %>') ? e : `$ ${e}`))
     static override flags = flags
     static override hiddenAliases = def.aliases ?? []
     static override summary = def.summary

@@ -11,7 +11,13 @@ export function table(head: string[], rows: (string | number)[][]): string {
     style: {border: [], compact: true, head: [], 'padding-left': 0, 'padding-right': 0},
   })
   for (const row of rows) t.push(row.map(String))
-  return t.toString()
+  // cli-table3 pads every cell to its column's width, the last one too: one long reason would pad
+  // every row of the table to its length.
+  return t
+    .toString()
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
 }
 
 export const colour = {

@@ -32,6 +32,18 @@ const sessionStateSchema = object({
   watch: optional(object({conversation_id: string, pane_hash: string, progress_at: isoTime, stalled_at: nullableTime})),
 })
 
+/** Verdicts that leave a session waiting for what no tick will give it: a human must act. */
+export const STUCK_VERDICTS = ['awaiting_input', 'auth_error'] as const
+
+const stuckSchema = object({
+  verdict: oneOf(STUCK_VERDICTS),
+  /** When quota check first saw it so. */
+  since: isoTime,
+  account: nullableString,
+  pattern: string,
+  snippet: string,
+})
+
 export const stateSchema = object({
   version: literal(STATE_VERSION),
   generation: integer(0),
@@ -44,11 +56,14 @@ export const stateSchema = object({
   dispatch_paused_until: nullableTime,
   notified: withDefault(record(object({at: isoTime, message: optional(string)})), () => ({})),
   swap_journal: withDefault(unknown, () => null),
+  /** Sessions the last quota check saw waiting for input or without a login (absent: none). */
+  stuck: optional(record(stuckSchema)),
 })
 
 export type State = Checked<typeof stateSchema>
 export type AccountState = Checked<typeof accountStateSchema>
 export type SessionRecord = Checked<typeof sessionStateSchema>
+export type StuckSession = Checked<typeof stuckSchema>
 
 export const STATE_FILE = 'state.json'
 export const FENCE_DIR = 'fence'

@@ -29,7 +29,7 @@ export function renderStatus(report: StatusReport, now: Date): string {
         s.name,
         s.kind,
         s.alive ? colour.good('yes') : colour.dim('no'),
-        s.state === 'dead' || s.state === 'stalled' || s.state === 'awaiting_input' ? colour.bad(s.state) : s.state,
+        s.state === 'dead' || s.state === 'stalled' || s.state === 'awaiting_input' || s.state === 'auth_error' ? colour.bad(s.state) : s.state,
         s.task ?? '-',
         s.account ?? '-',
         s.conversation_id ? s.conversation_id.slice(0, 8) : '-',
@@ -37,6 +37,10 @@ export function renderStatus(report: StatusReport, now: Date): string {
       ]),
     ),
   )
+  for (const s of report.sessions) {
+    if (s.stuck) out.push(colour.bad(`${s.name}: ${s.stuck.verdict === 'auth_error' ? 'login gone' : 'waiting for input'} since ${relative(s.stuck.since, now)} (${JSON.stringify(s.stuck.snippet.slice(0, 60))}); ${s.stuck.way_out}`))
+  }
+
   out.push('', colour.heading('Queues'))
   out.push(
     report.queues.length === 0

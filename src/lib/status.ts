@@ -1,6 +1,9 @@
 // `status`: one read-only picture of accounts, pool, queues, last swap and recent events. It never
 // takes the lock, so it answers while a swap is running (reliability P9).
+import {statSync} from 'node:fs'
+
 import type {Config} from './config.js'
+import type {StuckSession} from './state.js'
 import type {Tmux} from './tmux.js'
 
 import {FailoverError} from './errors.js'
@@ -8,6 +11,7 @@ import {type EventRecord, readRecentEvents} from './events.js'
 import {readStateSnapshot} from './lock.js'
 import {dedicatedSessionNames, poolSessionNames} from './pool.js'
 import {countQueue, discoverProjects, type QueueCounts} from './queue/layout.js'
+import {describeStuck, stuckWayOut} from './stuck.js'
 import {checkSharedLinks, describeProblem} from './symlinks.js'
 
 export interface StatusReport {
@@ -24,6 +28,8 @@ export interface StatusReport {
     account: string | null
     conversation_id: string | null
     since: string | null
+    /** Waiting for what no tick will give it (quota check's record): the verdict and the way out. */
+    stuck: {verdict: StuckSession['verdict']; since: string; snippet: string; way_out: string} | null
   }[]
   queues: QueueCounts[]
   last_swap: {at: string; from: string | null; to: string} | null
@@ -38,10 +44,17 @@ export interface StatusDeps {
   now: () => Date
 }
 
+/** Task names for a message: the first few, then a count. */
+function someOf(names: readonly string[]): string {
+  return names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ')
+}
+
 /**
- * What needs a human (for `status --check`): every account exhausted, a session stuck at a prompt
- * or modal, a stalled task, a broken shared link, an account home that would stop at a first-launch
- * screen, no tmux server. Empty when all is well.
+ * What needs a human (for `status --check`), one line per condition, for as long as it lasts:
+ * every account exhausted; a session stuck at a prompt or modal, or whose login is gone; a stalled
+ * task; failed tasks (until retried or removed); invalid tasks (until fixed or removed); a
+ * dependency cycle (until broken); a configured project whose folder is missing; a broken shared
+ * link; an account home that would stop at a first-launch screen; no tmux server. Empty when all is well.
  */
 export async function attentionNeeded(config: Config, report: StatusReport): Promise<{problems: string[]; brokenLinks: boolean}> {
   const problems: string[] = []
@@ -52,17 +65,53 @@ export async function attentionNeeded(config: Config, report: StatusReport): Pro
   }
 
   for (const s of report.sessions) {
-    if (s.state === 'awaiting_input') problems.push(`${s.name} is waiting at a prompt or modal (tmux attach -t ${s.name} to answer it)`)
+    if (s.stuck) problems.push(describeStuck(config, s.name, {...s.stuck, account: s.account}))
+    else if (s.state === 'awaiting_input') problems.push(`${s.name} is waiting at a prompt or modal; ${stuckWayOut(config, s.name, {account: s.account, verdict: 'awaiting_input'})}`)
     if (s.state === 'stalled') problems.push(`${s.name} has stalled on ${s.task ?? 'its task'} since ${s.since}`)
   }
 
+  // Hook point: when accounts gain their own "login required" state, report it here, once per
+  // account; until then a lost login is seen through its sessions (auth_error, above).
   if (!report.tmux.running && config.autonomous.min > 0) problems.push(`no tmux server is running${report.tmux.socket ? ` on ${report.tmux.socket}` : ''}`)
+  problems.push(...(await queueProblems(config, report)))
   const links = await checkSharedLinks(config)
   problems.push(...links.map((p) => describeProblem(p)))
   // A home that would stop at a first-launch screen: the swap into it (or a boot) is refused.
   const {checkHomes, describeHomeProblem} = await import('./homes.js')
   problems.push(...(await checkHomes(config)).problems.filter((p) => p.gap !== 'home-missing').map((p) => describeHomeProblem(p)))
   return {brokenLinks: links.length > 0, problems}
+}
+
+/** The queue's share of --check: missing project folders, failed and invalid tasks, dependency cycles. */
+async function queueProblems(config: Config, report: StatusReport): Promise<string[]> {
+  const problems: string[] = []
+  for (const project of config.projects) {
+    if (!statSync(project.path, {throwIfNoEntry: false})?.isDirectory()) {
+      problems.push(`project ${project.name} has no folder at ${project.path}: create it, or fix its path in ${config.file}`)
+    }
+  }
+
+  const {listTasks} = await import('./queue/list.js')
+  const {CYCLE_REASON_PREFIX} = await import('./queue/dependencies.js')
+  for (const q of report.queues) {
+    const ids = async (state: 'blocked' | 'failed' | 'invalid') => (await listTasks(config, {project: q.project, state})).tasks
+    if (q.failed > 0) {
+      const failed = (await ids('failed')).map((t) => t.task)
+      problems.push(`${q.project}: ${failed.length} failed task(s) (${someOf(failed)}): see why with claude-failover task list --project ${q.project} --state failed, then move each back to inbox/ to retry it or delete it`)
+    }
+
+    if (q.invalid > 0) {
+      const invalid = await ids('invalid')
+      problems.push(`${q.project}: ${invalid.length} invalid task(s) (${someOf(invalid.map((t) => t.task))}), e.g. ${invalid[0]?.task}: ${invalid[0]?.reason ?? ''}; fix or delete each file`)
+    }
+
+    if (q.blocked > 0) {
+      const cycles = (await ids('blocked')).filter((t) => t.reason?.startsWith(CYCLE_REASON_PREFIX))
+      if (cycles.length > 0) problems.push(`${q.project}: ${cycles[0]?.reason}${cycles.length > 1 ? ` (${cycles.length} tasks of ${q.project} are in a cycle)` : ''}`)
+    }
+  }
+
+  return problems
 }
 
 /** Gathers the status report from state.json, tmux and the queue folders. */
@@ -91,14 +140,16 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
     const record = state.sessions[name]
     const info = live.get(name)
     const alive = info !== undefined && !info.paneDead
+    const stuck = alive ? state.stuck?.[name] : undefined
     return {
-      account: record?.account ?? null,
+      account: stuck?.account ?? record?.account ?? null,
       alive,
       conversation_id: record?.conversation_id ?? null,
       kind,
       name,
       since: record?.since ?? null,
-      state: alive ? (record?.state ?? 'idle') : record ? 'dead' : 'absent',
+      state: stuck ? stuck.verdict : alive ? (record?.state ?? 'idle') : record ? 'dead' : 'absent',
+      stuck: stuck ? {since: stuck.since, snippet: stuck.snippet, verdict: stuck.verdict, way_out: stuckWayOut(config, name, stuck)} : null,
       task: record?.task ?? null,
     }
   }

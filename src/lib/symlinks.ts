@@ -27,6 +27,8 @@ export interface LinkReport {
   ok: boolean
   problems: LinkProblem[]
   fixed: {account: string; dir: string; path: string; target: string}[]
+  /** With `fix` and `dryRun`: the links --fix would create (they are still in `problems`). */
+  would_create?: {account: string; dir: string; path: string; target: string}[]
 }
 
 /** One line per problem: account, dir, what is wrong, where it points. */
@@ -110,10 +112,15 @@ export async function checkSharedLinks(config: Config, accounts?: string[]): Pro
  * Validates, and with `fix` creates the links whose path does not exist (and the shared folder they
  * point to, when missing). Divergent, dangling and real directories are only reported.
  */
-export async function validateSymlinks(config: Config, options: {fix?: boolean; accounts?: string[]; wait?: boolean} = {}): Promise<LinkReport> {
+export async function validateSymlinks(config: Config, options: {fix?: boolean; dryRun?: boolean; accounts?: string[]; wait?: boolean} = {}): Promise<LinkReport> {
   const problems = await checkSharedLinks(config, options.accounts)
   const fixed: LinkReport['fixed'] = []
   const missing = problems.filter((p) => p.problem === 'missing')
+  if (options.fix && options.dryRun) {
+    const wouldCreate = missing.map((p) => ({account: p.account, dir: p.dir, path: p.path, target: p.expected}))
+    return {fixed, ok: problems.length === 0, problems, would_create: wouldCreate}
+  }
+
   if (options.fix && missing.length > 0) {
     // Under the lock: a swap validates the same links and must not see them half-created.
     await withStateLock(config, {command: 'validate-symlinks --fix', wait: options.wait}, async () => {

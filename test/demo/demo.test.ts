@@ -15,7 +15,8 @@ describe('demo', () => {
     expect(doc.swaps).toBeGreaterThanOrEqual(1)
     expect(doc.seconds).toBeLessThan(90)
     expect(result.stderr).toMatch(/demo: dispatched \S+ to demo-\d on main/)
-    expect(result.stderr).toMatch(/demo: quota: \[quota\] swap: trigger_session=demo-\d/)
+    expect(result.stderr).toMatch(/demo: quota: swap: trigger_session=demo-\d/)
+    expect(result.stderr).not.toContain('[quota]')
     expect(result.stderr).toMatch(/demo: swapped main -> backup/)
     expect(result.stderr).toMatch(/on backup/)
     const sandbox = /demo: sandbox (\S+)/.exec(result.stderr)?.[1]

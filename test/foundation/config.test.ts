@@ -86,6 +86,13 @@ describe('config', () => {
     expect(lines.some((line) => pattern.test(line)), lines.join('\n')).toBe(true)
   })
 
+  it('reports one YAML mistake once: one line, its position said once, the line quoted', () => {
+    const lines = problems('state_dir: ./state\naccounts:\n- name: main\n  home: ./main\n  - name: backup\nshared: {root: /s}\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/line 5, column 1: A block sequence may not be used as an implicit map key in "  - name: backup"; check its indentation against the lines above \(the file must be YAML, e\.g\. "state_dir: /)
+    expect(lines[0]?.match(/line \d+/g)).toHaveLength(1)
+  })
+
   it('reports every problem of a file, one line each', () => {
     const lines = problems(`${BASE}quota: {confirm_polls: 0, reset_grace: soon}\ntmux: {timeout: fast}\n`)
     expect(lines).toHaveLength(3)

@@ -69,6 +69,36 @@ describe('fast path and oclif path', () => {
     expect(help.stdout).toMatch(/EXIT CODES\n {2}0 success or nothing to do/)
     expect(help.stdout).toContain('75 temporary: lock busy')
   })
+
+  it('--help reads as a new user needs: a description beyond the summary, required flags shown so, every example with "$ ", the global flags at the top', async () => {
+    const status = (await runCli(['status', '--help'])).stdout
+    const description = /DESCRIPTION\n {2}(.*)\n\n {2}(\S[^]*?)\n\n/.exec(status)
+    expect(description?.[2]).toMatch(/--check is for monitoring/)
+    const add = (await runCli(['task', 'add', '--help'])).stdout
+    expect(add).toMatch(/\$ claude-failover task add \[FILE\] --project NAME/)
+    const examples = add.slice(add.indexOf('EXAMPLES'), add.indexOf('EXIT CODES')).split('\n').filter((l) => l.trim() !== '' && l !== 'EXAMPLES')
+    expect(examples.length).toBeGreaterThan(2)
+    for (const line of examples) expect(line).toMatch(/^ {2}\$ /)
+    expect((await runCli(['task', 'list', '--help'])).stdout).toMatch(/\$ claude-failover task list --project NAME/)
+    const root = (await runCli(['--help'])).stdout
+    expect(root).toMatch(/GLOBAL FLAGS \(every command\)\n {2}--config=PATH +config file/)
+    expect(root).toMatch(/\n {2}--json +print one JSON document/)
+    expect((await runCli(['quota', 'classify', '--help'])).stdout).not.toContain('Reads no config')
+  })
+
+  it('a mistyped command gets one line in the tool\'s error style with the nearest command, exit 2', async () => {
+    for (const [typed, nearest] of [['statsu', 'status'], ['quota chek', 'quota check'], ['task lsit', 'task list']] as const) {
+      const result = await runCli(typed.split(' '))
+      expect(result.code, typed).toBe(2)
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(result.stderr).toMatch(new RegExp(`^claude-failover: error: unknown command "${typed}" \\(did you mean "${nearest}"\\?\\); commands: .*; e\\.g\\. claude-failover ${nearest} `))
+    }
+
+    const json = await runCli(['frobnicate', '--json'])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout).error).toMatchObject({code: 'USAGE', exit: 2})
+    expect(json.stderr).not.toContain('did you mean')
+  })
 })
 
 describe('the fast path', () => {
@@ -98,18 +128,30 @@ describe('the fast path', () => {
     }
   })
 
-  it('says "nothing to do" on a terminal only: a timer run with nothing to do prints nothing', async () => {
-    await startTmuxServer(box.socket)
+  it.each([
+    ['dispatch', []],
+    ['quota', ['check']],
+    ['reconcile', []],
+    ['checkpoint', []],
+    ['janitor', []],
+    ['tick', []],
+  ])('%s %s answers when piped; --quiet leaves out "nothing to do" (the timers), --dry-run answers even then', async (command, rest) => {
+    // A pool with nothing to keep alive: every command has nothing to do.
+    const idle = sandbox('', {pool: '{prefix: "ccl-auto-", start_index: 11, min: 0, max: 3}'})
+    await startTmuxServer(idle.socket)
     try {
-      const args = ['dispatch', '--config', box.configPath]
+      const args = [command, ...rest, '--config', idle.configPath]
       const piped = await runCli(args)
-      expect(piped).toEqual({code: 0, stderr: '', stdout: ''})
-      expect(JSON.parse((await runCli([...args, '--json'])).stdout)).toMatchObject({dispatched: []})
-      const line = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ')
-      await tmux(box.socket, ['new-session', '-d', '-s', 'on-a-tty', '-x', '120', '-y', '20', `NO_COLOR=1 ${line}; sleep 30`])
-      await waitFor(async () => (await tmux(box.socket, ['capture-pane', '-p', '-t', '=on-a-tty:'])).stdout.includes('nothing to dispatch'))
+      expect(piped.code, piped.stderr).toBe(0)
+      expect(piped.stdout).not.toBe('')
+      expect(await runCli([...args, '--quiet'])).toEqual({code: 0, stderr: '', stdout: ''})
+      const dry = await runCli([...args, '--quiet', '--dry-run'])
+      expect(dry.code, dry.stderr).toBe(0)
+      expect(dry.stdout).not.toBe('')
     } finally {
-      await tmux(box.socket, ['kill-server'])
+      await tmux(idle.socket, ['kill-server'])
+      idle.cleanup()
     }
   })
+
 })

@@ -1,4 +1,4 @@
-import {mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
@@ -80,6 +80,17 @@ describe('status', () => {
   })
 })
 
+describe('status --events', () => {
+  it('shows the last N events, and none for 0', async () => {
+    box = sandbox()
+    for (const n of [1, 2, 3]) await appendEvent(box.config.stateDir, 'test_event', {n}, new Date())
+    const two = JSON.parse((await runCli(['status', '--json', '--events', '2', '--config', box.configPath])).stdout)
+    expect(two.events.map((e: {n: number}) => e.n)).toEqual([2, 3])
+    const none = await runCli(['status', '--json', '--events', '0', '--config', box.configPath])
+    expect(JSON.parse(none.stdout).events).toEqual([])
+  })
+})
+
 describe('status --check', () => {
   it('exits 0 when nothing needs a human, 69 with one line per reason when something does, 78 for a broken link', async () => {
     box = sandbox()
@@ -109,6 +120,58 @@ describe('status --check', () => {
     const broken = await runCli(['status', '--check', '--json', '--config', box.configPath])
     expect(broken.code).toBe(78)
     expect(JSON.parse(broken.stdout).problems).toContainEqual(expect.stringMatching(/^backup: projects: missing link/))
+  })
+})
+
+describe('status --check: what needs a human in the queues and accounts', () => {
+  it('names failed and invalid tasks, a dependency cycle, a missing project folder and a lost login, each until it is dealt with', async () => {
+    box = sandbox('projects: [{name: web, path: ./web}, {name: api, path: ./api}]')
+    await startTmuxServer(box.socket, 'ccl-0')
+    expect((await runCli(['validate-symlinks', '--fix', '--config', box.configPath])).code).toBe(0)
+    expect((await runCli(['homes', '--fix', '--config', box.configPath])).code).toBe(0)
+    const q = join(box.dir, 'web', '.agent-queue')
+    writeTree(q, {
+      'failed/broke.md': 'x',
+      'inbox/a.md': '---\ndepends_on: [b]\n---\nA.\n',
+      'inbox/b.md': '---\ndepends_on: [a]\n---\nB.\n',
+      'inbox/bad.md': '---\npriorty: 1\n---\nBad.\n',
+    })
+    const old = new Date(Date.now() - 60_000)
+    for (const f of ['a', 'b', 'bad']) utimesSync(join(q, 'inbox', `${f}.md`), old, old)
+    // A dispatch pass judges the inbox and writes the markers
+    expect((await runCli(['dispatch', '--config', box.configPath])).code).toBe(0)
+    await withStateLock(box.config, {command: 'test'}, async (tx) => {
+      tx.state.stuck = {'ccl-auto-12': {account: 'backup', pattern: 'auth_login_required', since: '2026-11-21T09:00:00.000Z', snippet: 'Not logged in · Please run /login', verdict: 'auth_error'}}
+      await tx.commit()
+    })
+    await tmux(box.socket, ['new-session', '-d', '-s', 'ccl-auto-12'])
+
+    const sick = await runCli(['status', '--check', '--json', '--config', box.configPath])
+    expect(sick.code).toBe(69)
+    const problems = JSON.parse(sick.stdout).problems as string[]
+    expect(problems).toEqual(expect.arrayContaining([
+      `ccl-auto-12 has lost its login (account backup) since 2026-11-21T09:00:00.000Z: "Not logged in · Please run /login"; log account backup in again: CLAUDE_CONFIG_DIR=${join(box.dir, 'backup')} claude, then /login`,
+      `project api has no folder at ${join(box.dir, 'api')}: create it, or fix its path in ${box.configPath}`,
+      'web: 1 failed task(s) (broke): see why with claude-failover task list --project web --state failed, then move each back to inbox/ to retry it or delete it',
+      expect.stringMatching(/^web: 1 invalid task\(s\) \(bad\), e\.g\. bad: unknown frontmatter key "priorty"/),
+      expect.stringMatching(/^web: dependency cycle: a -> b -> a; .* \(2 tasks of web are in a cycle\)$/),
+    ]))
+    expect(problems).toHaveLength(5)
+
+    // Each is dealt with: the failed task removed, the bad file and the cycle fixed, the folder made, the login back
+    rmSync(join(q, 'failed', 'broke.md'))
+    rmSync(join(q, 'inbox', 'bad.md'))
+    writeFileSync(join(q, 'inbox', 'b.md'), '---\ndepends_on: [c]\n---\nB.\n')
+    utimesSync(join(q, 'inbox', 'b.md'), old, old)
+    await withStateLock(box.config, {command: 'test'}, async (tx) => {
+      tx.state.stuck = {}
+      await tx.commit()
+    })
+    mkdirSync(join(box.dir, 'api'))
+    expect((await runCli(['dispatch', '--config', box.configPath])).code).toBe(0)
+    const left = await runCli(['status', '--check', '--json', '--config', box.configPath])
+    expect(JSON.parse(left.stdout).problems).toEqual([])
+    expect(left.code).toBe(0)
   })
 })
 
@@ -149,6 +212,18 @@ describe('validate-symlinks', () => {
     const json = await runCli(['validate-symlinks', '--json', '--config', cfg])
     expect(json.code).toBe(78)
     expect(JSON.parse(json.stdout).problems.map((p: {problem: string}) => p.problem)).toEqual(['diverges', 'dangling', 'not-a-link', 'missing', 'missing', 'home-missing'])
+
+    // A dry run of --fix says what it would create, and lists only the problems it would leave
+    const dry = await runCli(['validate-symlinks', '--fix', '--dry-run', '--config', cfg])
+    expect(dry.code).toBe(78)
+    expect(dry.stdout.trim().split('\n')).toEqual([
+      `would create ${join(dir, 'third', 'file-history')} -> ${join(dir, 'shared', 'file-history')}`,
+      `would create ${join(dir, 'third', 'session-env')} -> ${join(dir, 'shared', 'session-env')}`,
+    ])
+    expect(dry.stderr).toMatch(/^claude-failover: error: 6 shared-link problem\(s\); --fix would create 2 of them \(listed above\), the other 4 need a human\n/)
+    expect(dry.stderr).not.toContain('missing link')
+    expect(dry.stderr.match(/^ {2}\S/gm)).toHaveLength(4)
+    expect(() => readlinkSync(join(dir, 'third', 'session-env'))).toThrow()
 
     const fixed = await runCli(['validate-symlinks', '--fix', '--config', cfg])
     expect(fixed.code).toBe(78)

@@ -38,8 +38,12 @@ describe('tick', () => {
     expect(first.doc.dispatch?.result?.dispatched).toEqual([expect.objectContaining({session: 'ccl-auto-11', task: 'alpha'})])
     await waitStarted(p, ['ccl-auto-11'])
 
-    const quiet = await p.cli(['tick'])
+    // As the timer runs it (--quiet): nothing to say. Asked by hand, it answers.
+    const quiet = await p.cli(['tick', '--quiet'])
     expect(quiet).toEqual({code: 0, stderr: '', stdout: ''})
+    const asked = await p.cli(['tick'])
+    expect(asked.code).toBe(0)
+    expect(asked.stdout).not.toBe('')
   })
 
   it('swaps on a limit, then resumes and feeds the pool on the next account in the same run', async () => {

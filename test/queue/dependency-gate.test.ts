@@ -135,4 +135,50 @@ describe('dependency gate (seed 000)', () => {
     expect(result.blocked[0]?.unresolved).toEqual(['a', 'b'])
     expect(existsSync(join(fx.inbox('app'), 'deploy.md.blocked'))).toBe(true)
   })
+
+  it('a self-dependency is marked as a cycle, not as waiting', async () => {
+    const task = fx.put('app', 'inbox', 'loop', taskText('depends_on: [loop]'))
+    const result = await scan()
+    expect(result.ready).toEqual([])
+    expect(result.blocked).toEqual([{id: 'loop', reason: expect.stringMatching(/^dependency cycle: loop -> loop; none of these tasks can ever run: remove one depends_on entry/), unresolved: ['loop']}])
+    expect(readFileSync(`${task}.blocked`, 'utf8')).toMatch(/^dependency cycle: loop -> loop;/)
+  })
+
+  it('a cycle formed by dropped files is marked on every task in it, across projects; a task that only waits on it is not', async () => {
+    // Given a -> infra:b -> c -> a, and d waiting for a (outside the cycle)
+    const a = fx.put('app', 'inbox', 'a', taskText('depends_on: [infra:b]'))
+    const b = fx.put('infra', 'inbox', 'b', taskText('depends_on: [app:c]'))
+    const c = fx.put('app', 'inbox', 'c', taskText('depends_on: [a]'))
+    const d = fx.put('app', 'inbox', 'd', taskText('depends_on: [a]'))
+    const app = await scan('app')
+    const infra = await scan('infra')
+    expect(Object.fromEntries(app.blocked.map((x) => [x.id, x.reason.split(';')[0]]))).toEqual({
+      a: 'dependency cycle: a -> infra:b -> c -> a',
+      c: 'dependency cycle: c -> a -> infra:b -> c',
+      d: 'waiting for a (not in done/ or archive/ yet)',
+    })
+    expect(infra.blocked[0]?.reason).toMatch(/^dependency cycle: b -> app:c -> app:a -> b;/)
+    for (const file of [a, b, c]) expect(readFileSync(`${file}.blocked`, 'utf8')).toMatch(/^dependency cycle: /)
+    expect(readFileSync(`${d}.blocked`, 'utf8')).toMatch(/^waiting for a /)
+  })
+
+  it('a cycle closed by a later file rewrites the standing marker (mtime kept); breaking it says "waiting" again', async () => {
+    const a = fx.put('app', 'inbox', 'a', taskText('depends_on: [b]'))
+    await scan()
+    const marker = `${a}.blocked`
+    const firstDetection = new Date(Date.now() - 3_600_000)
+    utimesSync(marker, firstDetection, firstDetection)
+    expect(readFileSync(marker, 'utf8')).toMatch(/^waiting for b /)
+    // When b arrives depending on a, the cycle is named in a's marker, whose first-detection time stays
+    const b = fx.put('app', 'inbox', 'b', taskText('depends_on: [a]'))
+    await scan()
+    expect(readFileSync(marker, 'utf8')).toMatch(/^dependency cycle: a -> b -> a;/)
+    expect(Math.abs(statSync(marker).mtimeMs - firstDetection.getTime())).toBeLessThan(1)
+    // And when b is edited to drop it, a waits for b again and says so
+    writeFileSync(b, taskText(undefined))
+    utimesSync(b, firstDetection, firstDetection)
+    const result = await scan()
+    expect(result.ready.map((t) => t.id)).toEqual(['b'])
+    expect(readFileSync(marker, 'utf8')).toMatch(/^waiting for b /)
+  })
 })

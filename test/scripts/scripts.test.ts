@@ -215,16 +215,16 @@ describe('bin/graceful-switch.sh', () => {
     expect((await readStateSnapshot(p.config)).state.active_account).toBe('main')
   }, 90_000)
 
-  it('asks on a terminal: "n" leaves the pool where it is, "y" switches', async () => {
+  it('asks on a terminal: "n" leaves the pool where it is (exit 0: declining is no failure), "y" switches', async () => {
     pool = await workingPool()
     const p = pool
     // script(1) gives the script a pseudo-terminal as stdin; the answer is typed into it.
     const viaTty = (answer: string) =>
       run('script', ['-qec', `${SWITCH} --config ${p.configPath}`, '/dev/null'], {input: `${answer}\n`})
     const no = await viaTty('n')
-    expect(no.code, no.stdout).toBe(1)
+    expect(no.code, no.stdout).toBe(0)
     expect(no.stdout).toMatch(/Switch the pool main -> backup\? \[y\/N\]/)
-    expect(no.stdout).toContain('not switched')
+    expect(no.stdout).toContain('not switched (declined); nothing changed')
     expect((await readStateSnapshot(p.config)).state.active_account).toBe('main')
 
     const yes = await viaTty('y')

@@ -80,6 +80,28 @@ describe('swap', () => {
     expect(await resumes(p, 'ccl-2-keep')).toEqual([])
   })
 
+  it('a dedicated session with Claude Code running but no turn yet comes back on the new account with a new conversation, saying why', async () => {
+    pool = await workingPool('dedicated:\n  - {session: ccl-1-vault, cwd: ./proj, relaunch: true}')
+    const p = pool
+    await tmux(p.socket, ['new-session', '-d', '-s', 'ccl-1-vault', '-c', p.project])
+    // The operator started Claude Code with the pool's hooks and has not typed anything yet.
+    const line = `CLAUDE_CONFIG_DIR=${join(p.dir, 'main')} CLAUDE_FAILOVER_SESSION=ccl-1-vault CLAUDE_FAILOVER_STATE_DIR=${p.config.stateDir} ${p.config.claude.binary} --dangerously-skip-permissions --settings ${join(p.config.stateDir, 'hooks-settings.json')}`
+    await tmux(p.socket, ['send-keys', '-t', '=ccl-1-vault:', '-l', '--', line])
+    await tmux(p.socket, ['send-keys', '-t', '=ccl-1-vault:', 'Enter'])
+    await waitFor(async () => (await p.signals('ccl-1-vault')).some((s) => s.event === 'SessionStart'))
+    const first = (await p.signals('ccl-1-vault')).find((s) => s.event === 'SessionStart')?.conversation_id
+
+    const result = await p.cli(['swap', '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const vault = JSON.parse(result.stdout).sessions.find((s: {name: string}) => s.name === 'ccl-1-vault')
+    expect(vault).toMatchObject({fresh: true, kind: 'dedicated', reason: `conversation ${first} had no turn yet (nothing to resume): started a new conversation`, resumed: false})
+    expect(vault.reason).not.toMatch(/not reachable/)
+    expect(vault.conversation_id).not.toBe(first)
+    // Claude Code runs again in the session, on the backup account, in the new conversation
+    const started = await waitFor(async () => (await p.signals('ccl-1-vault')).find((s) => s.event === 'SessionStart' && s.config_dir === join(p.dir, 'backup')), 15_000)
+    expect(started).toMatchObject({conversation_id: vault.conversation_id, source: 'startup'})
+  })
+
   it('refuses to swap into a home whose shared link is broken, and kills nothing', async () => {
     pool = await workingPool()
     const p = pool

@@ -209,10 +209,11 @@ describe('the units', () => {
 
   it('each oneshot runs the command it is named after, and the CLI knows the command and its flags', () => {
     const expected: Record<string, string> = {
-      'claude-failover-checkpoint.service': 'checkpoint',
-      'claude-failover-janitor.service': 'janitor',
+      // The timers' runs pass --quiet: a run with nothing to do prints nothing (the one output rule).
+      'claude-failover-checkpoint.service': 'checkpoint --quiet',
+      'claude-failover-janitor.service': 'janitor --quiet',
       'claude-failover-reconcile-boot.service': 'reconcile --boot --wait',
-      'claude-failover-tick.service': 'tick',
+      'claude-failover-tick.service': 'tick --quiet',
     }
     for (const file of oneshots) {
       const args = words(shipped[file], 'Service', 'ExecStart').slice(2)

@@ -1,4 +1,4 @@
-import {defineCommand, flag, WAIT_FLAG} from '../../lib/command.js'
+import {defineCommand, flag, QUIET_FLAG, WAIT_FLAG} from '../../lib/command.js'
 import {tmuxFor} from '../../lib/pool.js'
 
 export default defineCommand({
@@ -8,6 +8,7 @@ export default defineCommand({
   examples: ['<%= config.bin %> quota check', '<%= config.bin %> quota check --dry-run --json | jq .decision'],
   flags: {
     'dry-run': flag.boolean({description: 'show every session\'s verdict and the decision; record nothing, swap nothing'}),
+    ...QUIET_FLAG,
     ...WAIT_FLAG,
   },
   id: 'quota:check',

@@ -4,7 +4,7 @@ export default defineCommand({
   aliases: ['quota-classify'],
   args: [{description: 'pane capture (tmux capture-pane -p -J); stdin when absent or -', name: 'file'}],
   description:
-    'Classifies one pane capture the way quota check reads a session: quota_exhausted (with reset_at), rate_limited, server_error, auth_error, working, idle, awaiting_input or unknown, with the rule that decided, a 120-character snippet and the witness that decided (source: transcript, hook or pane; records decide first when --transcript/--hook are given). The operator\'s "why did (or didn\'t) this pane swap?". Reads no config.',
+    'Classifies one pane capture the way quota check reads a session: quota_exhausted (with reset_at), rate_limited, server_error, auth_error, working, idle, awaiting_input or unknown, with the rule that decided, a 120-character snippet and the witness that decided (source: transcript, hook or pane; records decide first when --transcript/--hook are given). The operator\'s "why did (or didn\'t) this pane swap?". Needs no config file: --config is accepted like on every command (scripts pass it to all) but not read; --tz gives the zone.',
   examples: [
     'tmux capture-pane -p -J -t ccl-auto-11 | <%= config.bin %> quota classify --json',
     '<%= config.bin %> quota classify pane.txt --now 2026-03-08T14:30:00Z --tz Europe/Paris',

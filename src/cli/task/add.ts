@@ -5,7 +5,7 @@ export default defineCommand({
   aliases: ['task-add'],
   args: [{description: 'file holding the prompt (Markdown); stdin when absent or "-"', name: 'file'}],
   description:
-    "Writes one task into a project's inbox atomically (a temp file, fsync, then link into inbox/<id>.md: a dispatch pass never sees half a task, and an existing task is never replaced). The prompt comes from FILE or stdin, UTF-8 text of at most 1 MiB. The file is checked by the same rules a dispatch pass applies, so a task added this way is never .invalid. Takes no lock. Prints the task's path.",
+    "Writes one task into a project's inbox atomically (a temp file, fsync, then link into inbox/<id>.md: a dispatch pass never sees half a task, and an existing task is never replaced). The prompt comes from FILE or stdin, UTF-8 text of at most 1 MiB. A prompt that starts with frontmatter (---, priority, depends_on, timeout, cwd, retries, ---) keeps it; the flags add keys to it, and a flag that disagrees with the frontmatter is refused naming both. The file is checked by the same rules a dispatch pass applies, so a task added this way is never .invalid, and a task that would close a dependency cycle (itself included) is refused. Takes no lock. Prints the task's path. Exit 65 for a bad task or a taken id, 66 for a prompt file that cannot be read.",
   examples: [
     'echo "Fix the failing test in src/app.ts" | <%= config.bin %> task add --project web',
     '<%= config.bin %> task add --project web --id deploy --depends-on build-base --depends-on infra:migrate --priority 10 deploy.md',
@@ -15,9 +15,9 @@ export default defineCommand({
     cwd: flag.string({description: 'working folder, relative to the project root (must stay inside it)', helpValue: 'DIR'}),
     'depends-on': flag.strings({description: 'a task that must be done first: task_id (same project) or project:task_id; repeatable', helpValue: 'TASK'}),
     id: flag.string({description: 'task id (letters, digits, ., _ and -); default: t-<date>-<time>-<random>', helpValue: 'ID'}),
-    priority: flag.integer({default: 0, description: 'higher is dispatched first', helpValue: 'N'}),
-    project: flag.string({description: 'the project whose inbox gets the task (required)', helpValue: 'NAME'}),
-    retries: flag.integer({default: 0, description: 'times the task is put back in the inbox when its session dies', helpValue: 'N', min: 0}),
+    priority: flag.optionalInteger({description: 'higher is dispatched first (default 0)', helpValue: 'N'}),
+    project: flag.string({description: 'the project whose inbox gets the task (required)', helpValue: 'NAME', required: true}),
+    retries: flag.optionalInteger({description: 'times the task is put back in the inbox when its session dies (default 0)', helpValue: 'N', min: 0}),
     timeout: flag.string({description: 'time limit, overriding dispatcher.task_timeout, e.g. 90m', helpValue: 'DURATION'}),
   },
   id: 'task:add',

@@ -91,7 +91,7 @@ export async function runDemo(options: DemoOptions, log: Logger): Promise<DemoRe
       for (const action of ((reconcile.json as {actions?: unknown[]} | null)?.actions ?? [])) log.info(`demo: reconcile: ${describeAction(action)}`)
       const quota = await cli(['quota', 'check'])
       const decision = (quota.json as {decision?: {action: string; message: string}; swap?: {from: string; to: string; skipped: string | null} | null} | null) ?? {}
-      if (decision.decision && decision.decision.action !== 'none') log.info(`demo: quota: ${decision.decision.message}`)
+      if (decision.decision && decision.decision.action !== 'none') log.info(`demo: quota: ${decision.decision.message.replace(/^\[quota\] /, '')}`)
       if (decision.swap && !decision.swap.skipped) {
         swaps += 1
         log.info(`demo: swapped ${decision.swap.from} -> ${decision.swap.to}; every conversation resumes there`)

@@ -57,6 +57,8 @@ export interface DispatchResult {
   finished: {project: string; task: string; session: string}[]
   recovered: {project: string; task: string; session: string; outcome: 'launched' | 'requeued'}[]
   paused_until: string | null
+  /** Ready tasks left for a later pass (no free session, or dispatch paused), with their place in the order (1 = next). */
+  waiting: {project: string; task: string; position: number; priority: number}[]
   dry_run: boolean
   warnings: string[]
 }
@@ -88,6 +90,7 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
     paused_until: null,
     recovered: [],
     settling: [],
+    waiting: [],
     warnings: [...tx.warnings],
   }
   const {projects, warnings} = await discoverProjects(config)
@@ -138,7 +141,9 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   // A pass with work for tmux but no server stops here (exit 69), before any marker is written.
   if (!('pausedUntil' in account) && ready.length > 0 && !survey.running) await deps.tmux.requireServer()
   if (!options.dryRun) result.warnings.push(...(await applyMarkerUpdates(markerUpdates)))
+  const wait = (tasks: Task[], first: number) => tasks.map((task, i) => ({position: first + i, priority: task.priority, project: task.project, task: task.id}))
   if ('pausedUntil' in account) {
+    result.waiting = wait(ready, 1)
     result.paused_until = account.pausedUntil
     if (ready.length > 0) deps.log.info(`dispatch paused: every account is exhausted until ${account.pausedUntil}; ${ready.length} ready task(s) wait`)
     return result
@@ -152,6 +157,7 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   const claimed = new Set(dispatched.flatMap((d) => (d.claim && !ended.has(`${d.project}/${d.id}`) ? [d.claim.session] : [])))
   const free = freeSessions(config, tx, live).filter((name) => !claimed.has(name))
   const projectPaths = new Map(projects.map((p) => [p.name, p.path]))
+  result.waiting = wait(ready.slice(free.length), free.length + 1)
   for (const [i, task] of ready.slice(0, free.length).entries()) {
     const session = free[i] as string
     if (options.dryRun) {

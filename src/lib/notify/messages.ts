@@ -9,6 +9,7 @@ export type NotificationKind =
   | 'account_reactivated'
   | 'session_died'
   | 'session_recovered'
+  | 'session_stuck'
   | 'task_failed'
   | 'task_stalled'
   | 'symlinks_invalid'
@@ -208,6 +209,21 @@ export function sessionRecovered(input: {session: string; account?: string | nul
     severity: 'info',
     text: [`tmux session ${input.session} is alive again${input.account ? ` on account ${input.account}` : ''}.`, input.next ?? 'Next: it takes tasks again; nothing to do.'].join('\n'),
     title: `Session ${input.session} recovered`,
+  }
+}
+
+/** A session waits for input it will never get (a modal, a menu) or its account's login is gone. */
+export function sessionStuck(input: {session: string; verdict: 'awaiting_input' | 'auth_error'; account?: string | null; snippet: string; wayOut: string}): Notification {
+  const what = input.verdict === 'auth_error' ? `lost its login${input.account ? ` (account ${input.account})` : ''}` : 'is waiting for input nothing will give it'
+  return {
+    clears: [],
+    fields: {account: input.account ?? null, session: input.session, snippet: input.snippet, verdict: input.verdict},
+    key: `session_stuck:${input.session}`,
+    kind: 'session_stuck',
+    mode: 'event',
+    severity: 'warning',
+    text: [`tmux session ${input.session} ${what}: ${JSON.stringify(input.snippet)}.`, `Next: nothing happens by itself; ${input.wayOut}.`].join('\n'),
+    title: `Session ${input.session} ${input.verdict === 'auth_error' ? 'needs a login' : 'is stuck at a prompt'}`,
   }
 }
 

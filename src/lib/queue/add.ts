@@ -12,7 +12,7 @@
 import {randomBytes} from 'node:crypto'
 import {constants, lstatSync, statSync} from 'node:fs'
 import {open} from 'node:fs/promises'
-import {dirname, join, relative} from 'node:path'
+import {dirname, join, relative, resolve} from 'node:path'
 import {stringify} from 'yaml'
 
 import type {Config, Project} from '../config.js'
@@ -21,8 +21,9 @@ import {parseDuration} from '../duration.js'
 import {fail, fsFailure} from '../errors.js'
 import {fsyncDir, tempPathFor} from '../fs-atomic.js'
 import {link, unlink} from '../fs.js'
+import {checkDependencies, CYCLE_REASON_PREFIX} from './dependencies.js'
 import {assertNotRefused, discoverProjects, ensureQueueDir, isTaskId, queueDir, QUEUE_STATES} from './layout.js'
-import {finishTask, MAX_TASK_BYTES, parseDependency, parseTaskBytes, quoteInput} from './task-file.js'
+import {finishTask, MAX_TASK_BYTES, parseDependency, parseDependencySyntax, parseTaskBytes, quoteInput, readFrontmatter, splitFrontmatter, type Task, type TaskFields} from './task-file.js'
 
 const PROMPT_EXAMPLE = 'echo "Fix the failing test in src/app.ts" | claude-failover task add --project web'
 /** Fresh ids tried when a generated one is already taken (two adds in the same second). */
@@ -76,7 +77,7 @@ export async function readPrompt(file: string | undefined, stdin: NodeJS.Readabl
       handle = await open(file, constants.O_RDONLY)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      throw fail(code === 'ENOENT' ? 'usage' : 'invalidData', `cannot read the prompt file ${quoteInput(file, 80)} (${code ?? 'error'}); e.g. claude-failover task add --project web task.md`)
+      throw fail('noInput', `cannot read the prompt file ${quoteInput(file, 80)} (${code ?? 'error'}); e.g. claude-failover task add --project web task.md`)
     }
 
     try {
@@ -86,7 +87,7 @@ export async function readPrompt(file: string | undefined, stdin: NodeJS.Readabl
         if (bytesRead === 0 || !take(Buffer.from(buffer.subarray(0, bytesRead)))) break
       }
     } catch (error) {
-      throw fail('invalidData', `cannot read the prompt file ${quoteInput(file, 80)} (${(error as NodeJS.ErrnoException).code ?? 'error'}); e.g. claude-failover task add --project web task.md`)
+      throw fail('noInput', `cannot read the prompt file ${quoteInput(file, 80)} (${(error as NodeJS.ErrnoException).code === 'EISDIR' ? 'a directory' : ((error as NodeJS.ErrnoException).code ?? 'error')}); e.g. claude-failover task add --project web task.md`)
     } finally {
       await handle.close()
     }
@@ -105,18 +106,15 @@ export function generateTaskId(now: Date, hex: string): string {
   return `t-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}-${hex}`
 }
 
-/** The file text for a task: frontmatter with only the keys given (YAML via `yaml`), then the prompt unchanged. */
+/** The file text for a prompt without frontmatter: the flags' keys as frontmatter (YAML via `yaml`), then the prompt unchanged. */
 export function taskFileText(fields: Record<string, unknown>, prompt: string): string {
-  if (Object.keys(fields).length > 0) return `---\n${stringify(fields)}---\n${prompt}`
-  // A prompt whose first line starts with `---` would be read as frontmatter (or a refused
-  // language tag such as `---js`): an empty frontmatter block keeps it body text.
-  return prompt.startsWith('---') ? `---\n---\n${prompt}` : prompt
+  return Object.keys(fields).length > 0 ? `---\n${stringify(fields)}---\n${prompt}` : prompt
 }
 
-/** Checks the options, and returns the frontmatter fields holding only those given (defaults left out). */
+/** Checks the options, and returns the frontmatter fields holding only those given. */
 function frontmatterFields(options: AddTaskOptions, project: Project, known: ReadonlySet<string>): Record<string, unknown> {
   const fields: Record<string, unknown> = {}
-  if (options.priority !== undefined && options.priority !== 0) fields.priority = options.priority
+  if (options.priority !== undefined) fields.priority = options.priority
   const dependsOn = (options.dependsOn ?? []).flatMap((entry) => entry.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '')
   for (const entry of dependsOn) {
     const parsed = parseDependency(entry, project.name, known)
@@ -131,12 +129,74 @@ function frontmatterFields(options: AddTaskOptions, project: Project, known: Rea
   }
 
   if (options.cwd !== undefined) fields.cwd = options.cwd
-  if (options.retries !== undefined && options.retries !== 0) {
+  if (options.retries !== undefined) {
     if (!Number.isInteger(options.retries) || options.retries < 0) throw fail('usage', `--retries must be an integer ≥ 0 (got ${options.retries}); e.g. --retries 1`)
     fields.retries = options.retries
   }
 
   return fields
+}
+
+const FLAG_OF: Record<string, string> = {cwd: '--cwd', depends_on: '--depends-on', priority: '--priority', retries: '--retries', timeout: '--timeout'}
+
+/** True when a flag's value and the frontmatter's (already validated) value mean the same thing. */
+function sameSetting(key: string, flagValue: unknown, fields: TaskFields, project: Project): boolean {
+  switch (key) {
+    case 'cwd': {
+      return resolve(project.path, String(flagValue)) === resolve(project.path, fields.cwd ?? '.')
+    }
+
+    case 'depends_on': {
+      const canonical = (entries: string[]) =>
+        [...new Set(entries.map((entry) => {
+          const parsed = parseDependencySyntax(entry, project.name)
+          return parsed.ok ? `${parsed.project}:${parsed.taskId}` : entry
+        }))].sort().join(',')
+      return canonical(flagValue as string[]) === canonical(fields.dependsOn)
+    }
+
+    case 'timeout': {
+      return parseDuration(String(flagValue)) === fields.timeoutMs
+    }
+
+    default: {
+      return flagValue === fields[key as 'priority' | 'retries']
+    }
+  }
+}
+
+/**
+ * The file text for a prompt that may carry its own frontmatter: that frontmatter is kept (checked
+ * by the reader's rules), the flags' fields are added to it, and a key given both ways with
+ * different values is refused naming both. Without added keys the prompt is stored byte for byte.
+ */
+export async function composeTask(prompt: string, flagFields: Record<string, unknown>, project: Project): Promise<{text: string; body: string}> {
+  const split = splitFrontmatter(prompt)
+  if (!split.ok) throw fail('invalidData', `the task would be refused: ${split.reason}`)
+  const {body, frontmatter} = split.value
+  if (frontmatter === undefined) return {body: prompt, text: taskFileText(flagFields, prompt)}
+  const valid = await readFrontmatter(frontmatter)
+  if (!valid.ok) throw fail('invalidData', `the task would be refused: ${valid.reason}`)
+  const {parseFrontmatter} = await import('./frontmatter.js')
+  const raw = parseFrontmatter(frontmatter)
+  if (!raw.ok) throw fail('invalidData', `the task would be refused: ${raw.reason}`)
+  const added: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(flagFields)) {
+    if (!Object.hasOwn(raw.value, key)) {
+      added[key] = value
+      continue
+    }
+
+    if (!sameSetting(key, value, valid.value, project)) {
+      const given = Array.isArray(value) ? value.join(',') : String(value)
+      const own = raw.value[key]
+      const inFile = `${key}: ${Array.isArray(own) ? `[${own.join(', ')}]` : String(own)}`
+      throw fail('usage', `${FLAG_OF[key]} ${quoteInput(given)} disagrees with the file's frontmatter "${inFile}"; set it in one place, e.g. drop ${FLAG_OF[key]} or edit the frontmatter`)
+    }
+  }
+
+  if (Object.keys(added).length === 0) return {body, text: prompt}
+  return {body, text: `---\n${stringify({...raw.value, ...added})}---\n${body}`}
 }
 
 /** The prompt as text: UTF-8, no NUL byte, not blank. */
@@ -190,7 +250,7 @@ export async function addTask(config: Config, options: AddTaskOptions, deps: Add
 
   // Read only once everything else checks out: a typo in a flag fails before a terminal waits for input.
   const prompt = promptText(options.prompt instanceof Uint8Array ? options.prompt : await readPrompt(options.prompt.file, options.prompt.stdin))
-  const text = taskFileText(fields, prompt)
+  const {body, text} = await composeTask(prompt, fields, project)
   const inbox = ensureQueueDir(project.path, 'inbox')
   const randomHex = deps.randomHex ?? (() => randomBytes(2).toString('hex'))
   for (let attempt = 1; ; attempt++) {
@@ -198,24 +258,34 @@ export async function addTask(config: Config, options: AddTaskOptions, deps: Add
     const taken = idTaken(project.path, id)
     if (taken) {
       if (options.id === undefined && attempt < ID_ATTEMPTS) continue
-      throw fail('cantCreate', `task ${quoteInput(id)} already exists in ${options.project}/${taken}/; choose another id, e.g. --id ${id}-2`)
+      throw fail('invalidData', `task ${quoteInput(id)} already exists in ${options.project}/${taken}/; choose another id, e.g. --id ${id}-2`)
     }
 
     const path = join(inbox, `${id}.md`)
-    await validate(text, prompt, path, project)
+    const task = await validate(text, body, path, project, fields.cwd !== undefined)
+    await refuseCycle(task, id, projects)
     if (await deliver(path, text)) return {path, project: project.name, task: id}
     if (options.id !== undefined || attempt >= ID_ATTEMPTS) {
-      throw fail('cantCreate', `task ${quoteInput(id)} already exists in ${options.project}/inbox/ (added meanwhile); choose another id, e.g. --id ${id}-2`)
+      throw fail('invalidData', `task ${quoteInput(id)} already exists in ${options.project}/inbox/ (added meanwhile); choose another id, e.g. --id ${id}-2`)
     }
   }
 }
 
+/** Refuses a task that would depend on itself, directly or through tasks waiting in inboxes: it could never run. */
+async function refuseCycle(task: Task, id: string, projects: Project[]): Promise<void> {
+  const gate = await checkDependencies(task, new Map(projects.map((p) => [p.name, {path: p.path}])), {id})
+  if (gate.ready || !gate.cycle) return
+  const shown = gate.cycle.map((ref) => (ref.startsWith(`${task.project}:`) ? ref.slice(task.project.length + 1) : ref))
+  throw fail('invalidData', `task ${quoteInput(id)} could never run: it closes the ${CYCLE_REASON_PREFIX} ${shown.join(' -> ')}; leave out the dependency on ${quoteInput(shown[1])}, e.g. depends_on: [build-base] naming only tasks that do not wait for ${quoteInput(id)}`)
+}
+
 /** Runs the file through the reader: `task add` can never create a task that a pass would mark .invalid. */
-async function validate(text: string, prompt: string, path: string, project: Project): Promise<void> {
+async function validate(text: string, body: string, path: string, project: Project, cwdFlag: boolean): Promise<Task> {
   const bytes = Buffer.from(text, 'utf8')
   const parsed = await finishTask(await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
-  if (!parsed.ok) throw fail(/^cwd/.test(parsed.reason) ? 'usage' : 'invalidData', `the task would be refused: ${parsed.reason}`)
-  if (parsed.task.body !== prompt) throw fail('bug', `the task file for ${relative(project.path, path)} does not read back as the prompt given`)
+  if (!parsed.ok) throw fail(cwdFlag && /^cwd/.test(parsed.reason) ? 'usage' : 'invalidData', `the task would be refused: ${parsed.reason}`)
+  if (parsed.task.body !== body) throw fail('bug', `the task file for ${relative(project.path, path)} does not read back as the prompt given`)
+  return parsed.task
 }
 
 /** Steps 1-3 above; false when `path` already exists. */

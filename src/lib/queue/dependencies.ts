@@ -7,9 +7,15 @@ import {join} from 'node:path'
 import type {DependencyRef} from './task-file.js'
 
 import {queueDir} from './layout.js'
-import {parseDependency} from './task-file.js'
+import {parseDependency, readTaskFile} from './task-file.js'
 
-export type DependencyCheck = {ready: true} | {ready: false; reason: string; unresolved: string[]}
+/** `cycle`: the tasks of a dependency cycle this task is part of (`project:id`, the first repeated last). */
+export type DependencyCheck = {ready: true} | {ready: false; reason: string; unresolved: string[]; cycle?: string[]}
+
+/** The words every cycle reason starts with (a `.blocked` marker holding them is rewritten once the cycle is gone). */
+export const CYCLE_REASON_PREFIX = 'dependency cycle'
+/** Tasks followed at most when looking for a cycle through the inboxes: bounds a pass over a long chain. */
+const MAX_CYCLE_WALK = 2000
 
 /** Lookups shared by the tasks of one pass: many tasks waiting on one id cost one stat. */
 export type DependencyCache = Map<string, boolean>
@@ -39,7 +45,7 @@ export function isTaskFinished(projectPath: string, taskId: string): boolean {
 export async function checkDependencies(
   task: {project: string; dependsOn: ReadonlyArray<DependencyRef | string>},
   projectsByName: ReadonlyMap<string, {path: string}>,
-  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>} = {},
+  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
 ): Promise<DependencyCheck> {
   if (task.dependsOn.length === 0) return {ready: true}
   const known = options.knownProjects ?? new Set(projectsByName.keys())
@@ -84,6 +90,90 @@ export async function checkDependencies(
   })
   const unresolved = [...new Set(wanted.filter((_, i) => !done[i]).map((w) => w.raw))]
   if (unresolved.length === 0) return {ready: true}
+  if (options.id !== undefined) {
+    const cycle = await findCycle({project: task.project, taskId: options.id}, wanted.filter((_, i) => !done[i]), projectsByName, known, cache, options.inboxCache ?? new Map())
+    if (cycle) return {cycle, ready: false, reason: cycleReason(cycle, task.project), unresolved}
+  }
+
   const shown = unresolved.length > 5 ? `${unresolved.slice(0, 5).join(', ')} and ${unresolved.length - 5} more` : unresolved.join(', ')
   return {ready: false, reason: `waiting for ${shown} (not in done/ or archive/ yet)`, unresolved}
+}
+
+interface TaskRef {
+  project: string
+  taskId: string
+}
+
+/** The unfinished dependencies of tasks waiting in an inbox (`project\0id` → targets; null: not in an inbox). Share one per pass. */
+export type InboxDependencyCache = Map<string, TaskRef[] | null>
+
+/** The dependencies of `inbox/<id>.md` that are not finished yet; null when no usable task file waits there. */
+async function waitingOn(ref: TaskRef, projectsByName: ReadonlyMap<string, {path: string}>, known: ReadonlySet<string>, finished: DependencyCache, inboxCache: InboxDependencyCache): Promise<TaskRef[] | null> {
+  const key = `${ref.project}\0${ref.taskId}`
+  const cached = inboxCache.get(key)
+  if (cached !== undefined) return cached
+  const projectPath = projectsByName.get(ref.project)?.path
+  let targets: TaskRef[] | null = null
+  if (projectPath !== undefined) {
+    const read = await readTaskFile(join(queueDir(projectPath, 'inbox'), `${ref.taskId}.md`), {name: ref.project, path: projectPath})
+    if (read.ok) {
+      targets = []
+      for (const entry of read.task.dependsOn) {
+        const parsed = parseDependency(entry.raw, ref.project, known)
+        const path = parsed.ok ? projectsByName.get(parsed.project)?.path : undefined
+        if (!parsed.ok || path === undefined) continue
+        const doneKey = `${parsed.project}\0${parsed.taskId}`
+        let isDone = finished.get(doneKey)
+        if (isDone === undefined) {
+          isDone = isTaskFinished(path, parsed.taskId)
+          finished.set(doneKey, isDone)
+        }
+
+        if (!isDone) targets.push({project: parsed.project, taskId: parsed.taskId})
+      }
+    }
+  }
+
+  inboxCache.set(key, targets)
+  return targets
+}
+
+/**
+ * A path of unfinished dependencies that leads from `start` back to itself through tasks waiting in
+ * inboxes (a self-dependency is the shortest), or undefined. Depth-first, each task visited once,
+ * at most MAX_CYCLE_WALK of them.
+ */
+async function findCycle(
+  start: TaskRef,
+  first: TaskRef[],
+  projectsByName: ReadonlyMap<string, {path: string}>,
+  known: ReadonlySet<string>,
+  finished: DependencyCache,
+  inboxCache: InboxDependencyCache,
+): Promise<string[] | undefined> {
+  const name = (ref: TaskRef) => `${ref.project}:${ref.taskId}`
+  const target = name(start)
+  const visited = new Set<string>([target])
+  const walk = async (refs: TaskRef[], path: string[]): Promise<string[] | undefined> => {
+    for (const ref of refs) {
+      const id = name(ref)
+      if (id === target) return [...path, id]
+      if (visited.has(id) || visited.size >= MAX_CYCLE_WALK) continue
+      visited.add(id)
+      const next = await waitingOn(ref, projectsByName, known, finished, inboxCache)
+      const found = next && (await walk(next, [...path, id]))
+      if (found) return found
+    }
+
+    return undefined
+  }
+
+  return walk(first, [target])
+}
+
+/** The reason a task in a cycle is blocked: the cycle, in `depends_on` notation, and the way out. */
+export function cycleReason(cycle: readonly string[], project: string): string {
+  const shown = cycle.map((ref) => (ref.startsWith(`${project}:`) ? ref.slice(project.length + 1) : ref))
+  const [first] = shown
+  return `${CYCLE_REASON_PREFIX}: ${shown.join(' -> ')}; none of these tasks can ever run: remove one depends_on entry to break it, e.g. edit ${first}.md`
 }

@@ -10,8 +10,7 @@ import {fail} from '../errors.js'
 import {readdir} from '../fs.js'
 import {assertNotRefused, discoverProjects, type ListState, queueDir, type QueueState} from './layout.js'
 import {BLOCKED_SUFFIX, blockedMarkerPath, INVALID_SUFFIX, readInvalidMarker, readMarkerReason} from './markers.js'
-import {quoteInput} from './task-file.js'
-
+import {quoteInput, readTaskFile} from './task-file.js'
 
 export interface ListedTask {
   task: string
@@ -19,6 +18,9 @@ export interface ListedTask {
   path: string
   /** Why a blocked or invalid task is not dispatched. */
   reason?: string
+  /** From the task's frontmatter (absent for an invalid or unreadable file). */
+  priority?: number
+  depends_on?: string[]
   /** From the claim record of a dispatched (or finished) task. */
   session?: string
   account?: string
@@ -29,6 +31,8 @@ export interface ListedTask {
 
 export interface ListTasksResult {
   project: string
+  /** The --state filter, when one was given. */
+  state?: ListState
   tasks: ListedTask[]
 }
 
@@ -94,5 +98,11 @@ export async function listTasks(config: Config, options: {project: string; state
     }
   }
 
-  return {project: project.name, tasks}
+  for (const task of tasks) {
+    if (task.state === 'invalid') continue
+    const read = await readTaskFile(task.path, project)
+    if (read.ok) Object.assign(task, {depends_on: read.task.dependsOn.map((d) => d.raw), priority: read.task.priority})
+  }
+
+  return {project: project.name, ...(options.state ? {state: options.state} : {}), tasks}
 }

@@ -3,7 +3,7 @@
 // dispatch ever rests on a marker (readiness always comes from a fresh read), so markers are
 // written atomically (temp file + rename/link: a reader sees no marker or a whole one) but not
 // fsynced. A power cut can lose a marker; the next pass writes it again.
-import {closeSync, fchmodSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, fchmodSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import type {Stats} from 'node:fs'
 
 import {fsFailure} from '../errors.js'
@@ -122,6 +122,24 @@ export async function ensureBlockedMarker(taskPath: string, reason: string): Pro
     throw fsFailure('create the marker', marker, error)
   } finally {
     unlinkQuietly(temp)
+  }
+}
+
+/**
+ * Replaces the `.blocked` marker's reason, keeping its mtime (when the block was first detected).
+ * Only for a change of kind (a dependency cycle found, or gone): the usual "waiting for" reason
+ * is never rewritten (ensureBlockedMarker).
+ */
+export async function replaceBlockedMarker(taskPath: string, reason: string): Promise<void> {
+  const marker = blockedMarkerPath(taskPath)
+  const first = lstatSync(marker, {throwIfNoEntry: false})
+  const temp = writeTemp(marker, `${markerReason(reason)}\n`)
+  try {
+    if (first) utimesSync(temp, first.atime, first.mtime)
+    renameSync(temp, marker)
+  } catch (error) {
+    unlinkQuietly(temp)
+    throw fsFailure('write the marker', marker, error)
   }
 }
 

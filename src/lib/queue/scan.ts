@@ -17,16 +17,17 @@ import type {Dirent, Stats} from 'node:fs'
 import {lstatSync} from 'node:fs'
 import {join} from 'node:path'
 
-import type {DependencyCache} from './dependencies.js'
+import type {DependencyCache, InboxDependencyCache} from './dependencies.js'
 import type {TaskFingerprint} from './markers.js'
 import type {Task, TaskProject} from './task-file.js'
 
 import {fsFailure} from '../errors.js'
 import {readdir} from '../fs.js'
-import {checkDependencies} from './dependencies.js'
+import {checkDependencies, CYCLE_REASON_PREFIX} from './dependencies.js'
 import {queueDir} from './layout.js'
 import {
   BLOCKED_SUFFIX,
+  blockedMarkerPath,
   INVALID_SUFFIX,
   clearBlockedMarker,
   clearInvalidMarker,
@@ -34,6 +35,8 @@ import {
   fingerprintOf,
   markerReason,
   readInvalidMarkerSync,
+  readMarkerReason,
+  replaceBlockedMarker,
   sameFingerprint,
   writeInvalidMarker,
 } from './markers.js'
@@ -141,7 +144,7 @@ export async function scanInbox(
     else await quietly(warn, name, apply)
   }
 
-  const context: Context = {cache, inbox, known, lookup, mark, markers, now, project, settleMs, warn}
+  const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, warn}
   const verdicts = await mapLimited(tasks, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
     try {
       return await judge(context, entry)
@@ -197,6 +200,8 @@ export async function scanInbox(
 interface Context {
   cache: DependencyCache
   inbox: string
+  /** The dependencies of inbox tasks, read when following a chain to find a cycle. */
+  inboxCache: InboxDependencyCache
   known: ReadonlySet<string>
   lookup: ReadonlyMap<string, {path: string}>
   markers: ReadonlySet<string>
@@ -257,10 +262,15 @@ async function judge(context: Context, entry: Dirent): Promise<Verdict> {
   if (!parsed.ok) return invalid(parsed.reason, stat)
   if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
 
-  const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, knownProjects: context.known})
+  const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, id, inboxCache: context.inboxCache, knownProjects: context.known})
   if (!gate.ready) {
     const reason = markerReason(gate.reason)
     if (!hasBlocked) await mark(name, () => ensureBlockedMarker(taskPath, reason))
+    else if ((gate.cycle !== undefined) !== ((await readMarkerReason(blockedMarkerPath(taskPath))) ?? '').startsWith(CYCLE_REASON_PREFIX)) {
+      // A cycle found among tasks already blocked, or broken by an edit: the marker says so.
+      await mark(name, () => replaceBlockedMarker(taskPath, reason))
+    }
+
     return {id, kind: 'blocked', reason, unresolved: gate.unresolved}
   }
 

@@ -9,14 +9,15 @@
 import type {Config} from '../config.js'
 import type {Transaction} from '../lock.js'
 import type {Logger} from '../log.js'
-import type {State} from '../state.js'
+import type {State, StuckSession} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
 import {appendEvent} from '../events.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
-import {accountReactivated, deliverNotifications} from '../notify/notifier.js'
+import {accountReactivated, clearNotified, deliverNotifications, type Notification, sessionStuck} from '../notify/notifier.js'
 import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
+import {describeStuck, sameStuck, stuckSessions, stuckWayOut} from '../stuck.js'
 import {swapLocked, type SwapResult} from '../swap/swap.js'
 import {parseJsonLines, readTail} from '../tail.js'
 import {classifyPane} from './classify.js'
@@ -62,6 +63,8 @@ export interface QuotaCheckResult {
   decision: QuotaDecision
   swap: SwapResult | null
   dry_run: boolean
+  /** Sessions waiting for input or without a login, as recorded after this poll (session → since, verdict…). */
+  stuck: Record<string, StuckSession>
 }
 
 /** Observes the active account's live sessions; never locks, never writes. */
@@ -85,7 +88,13 @@ export async function observeSessions(config: Config, state: State, deps: Pick<Q
       const records = signals[i] ?? []
       // A session whose Claude was started under another account's home is not on the active one.
       const started = records.filter((s) => s.event === 'SessionStart').at(-1)
-      if (activeHome && started?.config_dir && started.config_dir !== activeHome) return undefined
+      if (activeHome && started?.config_dir && started.config_dir !== activeHome) {
+        // Its limits are not the active account's, but a modal is a modal on any account (a
+        // relaunch stuck at one never sends the SessionStart that would show its new home).
+        const pane = classifyPane(panes.get(session) ?? '', {now, ...(config.quota.timezone ? {timeZone: config.quota.timezone} : {})})
+        return pane.verdict === 'awaiting_input' ? {...pane, session, sources: ['pane' as const]} : undefined
+      }
+
       return judgeSession(session, panes.get(session) ?? '', records, state, config, now)
     }),
   )
@@ -168,6 +177,27 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
   return {...base, action: 'swap', message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}`}
 }
 
+/** Records the stuck sessions: an event and a notification for each newly stuck one, an event when one is free again. */
+async function recordStuck(config: Config, tx: Transaction, stuck: Record<string, StuckSession>, deps: QuotaCheckDeps): Promise<Notification[]> {
+  const now = deps.now()
+  const before = tx.state.stuck ?? {}
+  const offered: Notification[] = []
+  for (const [session, entry] of Object.entries(stuck)) {
+    if (before[session]?.verdict === entry.verdict) continue
+    const wayOut = stuckWayOut(config, session, entry)
+    await appendEvent(config.stateDir, entry.verdict === 'auth_error' ? 'session_login_lost' : 'session_awaiting_input', {account: entry.account, pattern: entry.pattern, session, snippet: entry.snippet, way_out: wayOut}, now)
+    deps.log.warn(`[quota] ${describeStuck(config, session, entry)}`)
+    offered.push(sessionStuck({account: entry.account, session, snippet: entry.snippet, verdict: entry.verdict, wayOut}))
+  }
+
+  const freed = Object.keys(before).filter((session) => stuck[session] === undefined)
+  for (const session of freed) await appendEvent(config.stateDir, 'session_unstuck', {session, was: before[session]?.verdict}, now)
+  // A session stuck again later is a new occurrence: it is notified again.
+  tx.state.notified = clearNotified(tx.state.notified, freed.map((session) => `session_stuck:${session}`))
+  tx.state.stuck = stuck
+  return offered
+}
+
 /** One quota check: observe, decide, and (unless dry-run) record and swap. */
 export async function checkQuota(config: Config, options: QuotaCheckOptions, deps: QuotaCheckDeps): Promise<QuotaCheckResult> {
   const snapshot = (await readStateSnapshot(config)).state
@@ -177,9 +207,15 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   ])
   const now = deps.now()
   const preview = decideQuota(sessions, usage, snapshot, config, now)
-  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, sessions, swap: null, usage}
+  const stuck = stuckSessions(sessions, snapshot.stuck ?? {}, snapshot, now)
+  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, sessions, stuck, swap: null, usage}
   if (options.dryRun) return result
-  const changes = preview.action !== 'none' || preview.reactivated.length > 0 || Object.keys(snapshot.suspect).length > 0 || (snapshot.dispatch_paused_until !== null && Date.parse(snapshot.dispatch_paused_until) <= now.getTime())
+  const changes =
+    preview.action !== 'none' ||
+    preview.reactivated.length > 0 ||
+    Object.keys(snapshot.suspect).length > 0 ||
+    (snapshot.dispatch_paused_until !== null && Date.parse(snapshot.dispatch_paused_until) <= now.getTime()) ||
+    !sameStuck(stuck, snapshot.stuck ?? {})
   if (!changes) return result
 
   return withStateLock(config, {command: 'quota check', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {
@@ -188,7 +224,8 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
     const moved = tx.state.active_account !== snapshot.active_account || tx.state.last_swap?.at !== snapshot.last_swap?.at
     const decision = decideQuota(moved ? [] : sessions, moved ? [] : usage, tx.state, config, deps.now())
     result.decision = decision
-    await applyDecision(config, tx, decision, deps)
+    if (!moved) result.stuck = stuckSessions(sessions, tx.state.stuck ?? {}, tx.state, deps.now())
+    await applyDecision(config, tx, decision, deps, moved ? undefined : result.stuck)
     if (decision.action === 'swap') {
       deps.log.warn(decision.message)
       result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
@@ -200,10 +237,11 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   })
 }
 
-async function applyDecision(config: Config, tx: Transaction, decision: QuotaDecision, deps: QuotaCheckDeps): Promise<void> {
+async function applyDecision(config: Config, tx: Transaction, decision: QuotaDecision, deps: QuotaCheckDeps, stuck: Record<string, StuckSession> | undefined): Promise<void> {
   const now = deps.now()
   const at = now.toISOString()
-  const offered = []
+  const offered: Notification[] = []
+  if (stuck) offered.push(...(await recordStuck(config, tx, stuck, deps)))
   for (const name of decision.reactivated) {
     const until = tx.state.accounts[name]?.exhausted_until ?? null
     tx.state.accounts[name] = {exhausted_until: null, last_hit: tx.state.accounts[name]?.last_hit ?? null}

@@ -41,6 +41,10 @@ const journalSessionSchema = object({
   relaunched: boolean,
   continued: boolean,
   awaiting_input: withDefault(boolean, () => false),
+  /** Claude Code ran with no turn yet (no transcript, nothing to resume): relaunched with a new conversation, `conversation_id`. */
+  fresh: withDefault(boolean, () => false),
+  /** Why a relaunched session was not resumed, in plain words (with `fresh`). */
+  note: withDefault(nullable(string), () => null),
 })
 
 export const journalSchema = object({
@@ -55,6 +59,11 @@ export const journalSchema = object({
 
 export type Journal = Checked<typeof journalSchema>
 export type JournalSession = Checked<typeof journalSessionSchema>
+
+/** True when a session's own conversation goes on on the target (not a fresh one, not left at its shell). */
+export function isResumed(session: Pick<JournalSession, 'conversation_id' | 'fresh' | 'skip_reason'>): boolean {
+  return Boolean(session.conversation_id && !session.skip_reason && !session.fresh)
+}
 
 export interface SwapRollDeps {
   tmux: Tmux
@@ -152,11 +161,11 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
     actions.push(...(await continueWorking(config, tx, journal, deps)))
     // Event and notification before the journal is closed: a crash in between repeats them on the
     // roll-forward (at least once) rather than losing them.
-    await appendEvent(config.stateDir, 'swap', {from: journal.from, reason: journal.reason, resumed: journal.sessions.filter((s) => s.conversation_id && !s.skip_reason).length, sessions: journal.sessions.length, to: journal.to}, deps.now())
+    await appendEvent(config.stateDir, 'swap', {from: journal.from, reason: journal.reason, resumed: journal.sessions.filter(isResumed).length, sessions: journal.sessions.length, to: journal.to}, deps.now())
     const delivered = await deliverNotifications(
       config,
       tx.state.notified,
-      [swapDone({at: tx.state.last_swap?.at ?? deps.now().toISOString(), from: journal.from ?? '?', reason: journal.reason, sessions: journal.sessions.map((s) => ({name: s.name, resumed: Boolean(s.conversation_id && !s.skip_reason)})), to: journal.to})],
+      [swapDone({at: tx.state.last_swap?.at ?? deps.now().toISOString(), from: journal.from ?? '?', reason: journal.reason, sessions: journal.sessions.map((s) => ({name: s.name, resumed: isResumed(s)})), to: journal.to})],
       {log: deps.log, now: deps.now},
     )
     tx.state.notified = delivered.notified
@@ -190,14 +199,14 @@ async function relaunch(config: Config, session: JournalSession, target: {name: 
     account: target,
     conversationId: session.conversation_id,
     cwd: session.cwd,
-    mode: {kind: 'resume'},
+    mode: session.fresh ? {kind: 'blank'} : {kind: 'resume'},
     session: session.name,
     task: session.task ? splitTask(session.task) : null,
   })
   await deps.tmux.sendLiteral(session.name, line, {fresh: !existing})
   crashpoint('swap:after-type')
   await deps.tmux.sendKey(session.name, 'Enter')
-  return `resumed ${session.conversation_id} in ${session.name} on ${journal.to}`
+  return session.fresh ? `started a new conversation ${session.conversation_id} in ${session.name} on ${journal.to} (${session.note ?? 'nothing to resume'})` : `resumed ${session.conversation_id} in ${session.name} on ${journal.to}`
 }
 
 async function startedWithin(config: Config, session: JournalSession, journal: Journal, deps: SwapRollDeps, ms: number): Promise<boolean> {
@@ -238,7 +247,7 @@ function splitTask(task: string): {project: string; id: string} | null {
  */
 async function continueWorking(config: Config, tx: Transaction, journal: Journal, deps: SwapRollDeps): Promise<string[]> {
   const actions: string[] = []
-  const pending = journal.sessions.filter((s) => s.working && !s.continued && s.conversation_id && !s.skip_reason)
+  const pending = journal.sessions.filter((s) => s.working && !s.continued && isResumed(s))
   const deadline = deps.now().getTime() + (deps.readyTimeoutMs ?? 30_000)
   tx.assertHeld()
   await inParallel(pending, async (session) => {
@@ -275,11 +284,11 @@ async function waitReady(config: Config, session: JournalSession, journal: Journ
 function finish(tx: Transaction, journal: Journal, now: Date): void {
   const at = now.toISOString()
   for (const session of journal.sessions) {
-    const resumed = Boolean(session.conversation_id && !session.skip_reason)
+    const resumed = isResumed(session)
     const previous = tx.state.sessions[session.name]
     tx.state.sessions[session.name] = {
       account: journal.to,
-      conversation_id: resumed ? session.conversation_id : null,
+      conversation_id: resumed || session.fresh ? session.conversation_id : null,
       since: at,
       state: session.awaiting_input ? 'awaiting_input' : resumed && session.working ? 'working' : resumed ? 'idle' : previous?.state === 'working' ? 'working' : 'idle',
       task: previous?.task ?? session.task,

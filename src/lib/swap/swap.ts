@@ -22,7 +22,7 @@ import {discoverProjects} from '../queue/layout.js'
 import {isConversationId, readSignals} from '../signals.js'
 import {checkHomes, describeHomeProblem, HOMES_FIX} from '../homes.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
-import {type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
+import {isResumed, type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
 
 export interface SwapOptions {
   to?: string
@@ -44,7 +44,8 @@ export interface SwapDeps {
 export interface SwapResult {
   from: string | null
   to: string | null
-  sessions: {name: string; kind: 'pool' | 'dedicated'; resumed: boolean; conversation_id: string | null; working: boolean; reason: string | null}[]
+  /** `fresh`: relaunched with a new conversation (there was none to resume); `reason` says why. */
+  sessions: {name: string; kind: 'pool' | 'dedicated'; resumed: boolean; fresh: boolean; conversation_id: string | null; working: boolean; reason: string | null}[]
   actions: string[]
   dry_run: boolean
   /** Why no swap happened, when none did. */
@@ -120,7 +121,7 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
     step: 'planned',
     to: target.account.name,
   }
-  result.sessions = sessions.map((s) => ({conversation_id: s.conversation_id, kind: s.kind, name: s.name, reason: s.skip_reason, resumed: Boolean(s.conversation_id && !s.skip_reason), working: s.working}))
+  result.sessions = sessions.map((s) => ({conversation_id: s.conversation_id, fresh: s.fresh, kind: s.kind, name: s.name, reason: s.skip_reason ?? s.note, resumed: isResumed(s), working: s.working}))
   for (const s of sessions.filter((x) => x.skip_reason)) deps.log.warn(`${s.name}: will not be resumed: ${s.skip_reason}`)
   if (options.dryRun) return result
 
@@ -207,11 +208,35 @@ async function planSessions(config: Config, tx: Transaction, target: Account, de
     if (checkpoint?.conversation_id) conversation = checkpoint.conversation_id
     const cwd = pickCwd(lastStart?.conversation_id === conversation ? lastStart?.cwd : null, claim?.cwd, checkpoint?.cwd, dedicated.get(name)?.cwd, live.get(name))
     let skip: string | null = null
+    let fresh: {conversation: string; note: string} | undefined
     if (!conversation) skip = kind === 'pool' && !working ? 'idle: nothing to resume' : 'no conversation id recorded'
     else if (!isConversationId(conversation)) skip = `invalid conversation id ${JSON.stringify(conversation)}`
-    else if (!(await transcriptReachable(target.home, conversation, lastStart?.transcript_path ?? null))) skip = `transcript of ${conversation} not reachable from ${target.home}/projects`
+    else if (!(await transcriptReachable(target.home, conversation, lastStart?.transcript_path ?? null))) {
+      // Claude Code writes a transcript at the first turn: a conversation whose own recorded
+      // transcript path holds nothing never had one. That is no link problem, and there is nothing
+      // to resume: the person's session comes back with a new conversation, not a bare shell.
+      const started = lastStart?.conversation_id === conversation ? lastStart : undefined
+      if (started?.transcript_path && !(await access(started.transcript_path).then(() => true, () => false))) {
+        fresh = {conversation: randomUUID(), note: `conversation ${conversation} had no turn yet (nothing to resume): started a new conversation`}
+      } else {
+        skip = `transcript of ${conversation} not reachable from ${target.home}/projects`
+      }
+    }
 
-    out.push({awaiting_input: false, continued: false, conversation_id: conversation, cwd, kind, name, relaunched: false, skip_reason: skip, task: record?.task ?? (claim ? `${claim.project}/${claim.task}` : null), working})
+    out.push({
+      awaiting_input: false,
+      continued: false,
+      conversation_id: fresh?.conversation ?? conversation,
+      cwd,
+      fresh: fresh !== undefined,
+      kind,
+      name,
+      note: fresh?.note ?? null,
+      relaunched: false,
+      skip_reason: skip,
+      task: record?.task ?? (claim ? `${claim.project}/${claim.task}` : null),
+      working: fresh ? false : working,
+    })
   }
 
   return out
