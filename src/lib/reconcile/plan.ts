@@ -300,16 +300,19 @@ export function planReconcile(s: ReconcileSnapshot): ReconcilePlan {
     // Running: keep the record in line with the claim, and watch for progress.
     backing.set(c.session, ref)
     const record = s.records[c.session]
-    if (!record || record.task !== key || !BUSY_STATES.has(record.state)) actions.push({...ref, action: 'rebuild-record'})
+    const rebuild = !record || record.task !== key || !BUSY_STATES.has(record.state)
     // Claude Code runs in the pane but never said SessionStart for this launch: it waits at a screen
     // before its session (a first-launch modal, a login, a "Resume this conversation?" question).
-    // Reported once (the record says awaiting_input) instead of looking like a working session.
+    // Reported once (this task's record says awaiting_input) instead of looking like a working
+    // session; the report writes the whole record, so no rebuild goes with it.
     const launch = s.lastSwapAt !== null && s.lastSwapAt > Date.parse(c.launched_at ?? c.claimed_at) ? s.lastSwapAt : Date.parse(c.launched_at ?? c.claimed_at)
     const started = signals.some((r) => r.event === 'SessionStart' && r.conversation_id === c.conversation_id && Date.parse(r.ts) >= launch - 1000)
     if (!started && s.now - launch >= s.startDeadlineMs) {
-      if (record?.state !== 'awaiting_input') actions.push({...ref, action: 'report-not-started', launched_at: iso(launch)})
+      if (rebuild || record?.state !== 'awaiting_input') actions.push({...ref, action: 'report-not-started', launched_at: iso(launch)})
       continue
     }
+
+    if (rebuild) actions.push({...ref, action: 'rebuild-record'})
 
     if (started && record?.state === 'awaiting_input') actions.push({...ref, action: 'unstall', reason: 'Claude Code started its session'})
     const live = view as SessionView

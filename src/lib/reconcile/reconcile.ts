@@ -318,7 +318,7 @@ export async function applyReconcile(
 
       case 'report-not-started': {
         const record = tx.state.sessions[a.session]
-        tx.state.sessions[a.session] = {account: a.account, conversation_id: a.conversation_id, task: `${a.project}/${a.task}`, ...record, since: now.toISOString(), state: 'awaiting_input'}
+        tx.state.sessions[a.session] = {...record, account: a.account, conversation_id: a.conversation_id, since: now.toISOString(), state: 'awaiting_input', task: `${a.project}/${a.task}`}
         await appendEvent(config.stateDir, 'session_not_started', {launched_at: a.launched_at, project: a.project, session: a.session, task: a.task}, now)
         offered.push(sessionNotStarted({account: a.account, launchedAt: a.launched_at, session: a.session, task: `${a.project}/${a.task}`}))
         deps.log.warn(describeAction(a))
