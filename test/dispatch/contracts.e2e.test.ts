@@ -145,7 +145,9 @@ describe('dispatch: environment and contracts', () => {
     expect((await tmux(w.socket, ['send-keys', '-t', '=ccl-auto-11:', '-l', '--', literalArgument(line)])).code).toBe(0)
     await waitFor(async () => (await tmux(w.socket, ['capture-pane', '-p', '-J', '-t', '=ccl-auto-11:'])).stdout.includes(conversationId))
 
-    // When a pass runs while the claim is fresh: nothing is decided yet
+    // When a pass runs while the claim is fresh: nothing is decided yet (claimed just now, so the
+    // setup above, however slow, does not eat into dispatch's 10 s launch grace)
+    await writeClaim(w.projectPath('app'), {...claim, claimed_at: new Date().toISOString()})
     let pass = await w.dispatch()
     expect(pass).toMatchObject({dispatched: [], recovered: []})
     expect(pass.warnings.join('\n')).toMatch(/app\/job: its launch line is in ccl-auto-11 but nothing has started yet/)

@@ -41,14 +41,16 @@ afterEach(() => {
 describe('state lock across processes', () => {
   it('a timer run exits 75 at once while another command holds the lock; --wait waits for it', async () => {
     box = sandbox()
-    const holder = worker(box.configPath, 'hold', '2500')
+    // Held for 5 s: a CLI run that starts slowly on a loaded machine still meets it held, and
+    // answering sooner than the holder lets go is what "at once" means.
+    const holder = worker(box.configPath, 'hold', '5000')
     children.push(holder.child)
     await holder.locked
 
     const started = Date.now()
     const busy = await runCli(['validate-symlinks', '--fix', '--config', box.configPath])
     expect(busy.code).toBe(75)
-    expect(Date.now() - started).toBeLessThan(2500)
+    expect(Date.now() - started).toBeLessThan(5000)
     expect(busy.stderr).toMatch(/the state lock in .* is held by `worker-hold` \(pid \d+, since .*\); try again at the next tick, or pass --wait/)
 
     const waited = await runCli(['validate-symlinks', '--fix', '--wait', '--config', box.configPath])
@@ -58,7 +60,7 @@ describe('state lock across processes', () => {
 
   it('status answers while the lock is held (it never locks)', async () => {
     box = sandbox()
-    const holder = worker(box.configPath, 'hold', '4000')
+    const holder = worker(box.configPath, 'hold', '60000')
     children.push(holder.child)
     await holder.locked
     const status = await runCli(['status', '--json', '--config', box.configPath])
@@ -68,7 +70,9 @@ describe('state lock across processes', () => {
   })
 
   it('takes over a lock left by a SIGKILLed holder once it is stale', async () => {
-    box = sandbox('', {lockStale: '2s'})
+    // The killed holder last refreshed its lock up to stale/4 before dying: the early run below has
+    // the rest of `stale` to start and find it still fresh (2 s left ~1 s, too little under load).
+    box = sandbox('', {lockStale: '6s'})
     const holder = worker(box.configPath, 'hold', '60000')
     await holder.locked
     holder.child.kill('SIGKILL')
@@ -81,13 +85,15 @@ describe('state lock across processes', () => {
     const late = worker(box.configPath, 'increment', '--wait')
     const result = await late.done
     expect(result.code, result.stderr).toBe(0)
-    expect(Date.now() - started).toBeLessThan(8000)
+    expect(Date.now() - started).toBeLessThan(6000 + 6000)
     expect((await readStateSnapshot(box.config)).state.notified.counter?.message).toBe('1')
   })
 
   it('a holder paused past stale (SIGSTOP) cannot commit after SIGCONT', async () => {
     box = sandbox('', {lockStale: '2s'})
-    const paused = worker(box.configPath, 'commit-after', '300', 'backup')
+    // It commits 3 s after taking the lock: the SIGSTOP below must land before that, however slowly
+    // this process sees its "locked".
+    const paused = worker(box.configPath, 'commit-after', '3000', 'backup')
     children.push(paused.child)
     await paused.locked
     paused.child.kill('SIGSTOP')
@@ -109,7 +115,7 @@ describe('state lock across processes', () => {
 
   it('a compromised lock (its folder removed mid-section) becomes exit 75, not a crash', async () => {
     box = sandbox('', {lockStale: '3s'})
-    const holder = worker(box.configPath, 'commit-after', '2500', 'backup')
+    const holder = worker(box.configPath, 'commit-after', '5000', 'backup')
     children.push(holder.child)
     await holder.locked
     rmSync(join(box.config.stateDir, 'lock'), {force: true, recursive: true})

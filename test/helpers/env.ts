@@ -79,7 +79,7 @@ export function runProcess(file: string, args: string[], options: {env?: NodeJS.
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
@@ -109,13 +109,38 @@ export async function startTmuxServer(socket: string, keeper = 'keeper'): Promis
   if (result.code !== 0) throw new Error(`tmux server did not start: ${result.stderr}`)
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+/**
+ * An error that means "not there yet" while another process is still writing: a file or folder not
+ * created yet (ENOENT), or a JSON file read half-written (SyntaxError from JSON.parse).
+ */
+function isNotYet(error: unknown): boolean {
+  return error instanceof SyntaxError || (error as NodeJS.ErrnoException | null)?.code === 'ENOENT'
+}
+
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes. A check that throws a
+ * "not yet" error (see isNotYet) is polled again: what it reads is written by another process that
+ * may not have got there yet. Any other error fails at once; on timeout the error names the last
+ * "not yet" error seen, so a file that never appears says which file.
+ */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs
+  let lastError: unknown
   for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    try {
+      const value = await check()
+      if (value) return value
+      lastError = undefined
+    } catch (error) {
+      if (!isNotYet(error)) throw error
+      lastError = error
+    }
+
+    if (Date.now() > deadline) {
+      const last = lastError === undefined ? '' : `; the check last threw: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+      throw new Error(`condition not met within ${timeoutMs} ms${last}`, lastError === undefined ? undefined : {cause: lastError})
+    }
+
     await new Promise((r) => setTimeout(r, intervalMs))
   }
 }

@@ -96,7 +96,7 @@ export async function waitStarted(pool: Pool, sessions: string[]): Promise<void>
     }
 
     return true
-  }, 15_000)
+  }, 30_000)
 }
 
 /** A pool whose sessions ccl-auto-11 and ccl-auto-12 are mid-task on `main` (long simulated turns). */

@@ -300,13 +300,13 @@ describe('the lock held by a killed or paused CLI run', () => {
     let stderr = ''
     paused.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
     const exited = new Promise<number | null>((resolve) => paused.on('close', (code) => resolve(code)))
-    await waitFor(() => existsSync(marker), 15_000, 5)
+    await waitFor(() => existsSync(marker), 30_000, 5)
     paused.kill('SIGSTOP')
     figures.faults += 1
     expect(readFileSync(trace, 'utf8')).toMatch(new RegExp(`^acquire ${paused.pid} `, 'm'))
     // Its tmux child still creates the session while it sleeps; take it away again so that the run
     // taking over has work to do and must commit.
-    await waitFor(async () => (await tmux(b.socket, ['list-sessions', '-F', '#{session_name}'])).stdout.includes('ccl-auto-12'), 10_000)
+    await waitFor(async () => (await tmux(b.socket, ['list-sessions', '-F', '#{session_name}'])).stdout.includes('ccl-auto-12'))
     await tmux(b.socket, ['kill-session', '-t', '=ccl-auto-12'])
     const stateBefore = readFileSync(join(b.config.stateDir, 'state.json'), 'utf8')
 

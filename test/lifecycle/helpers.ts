@@ -84,7 +84,7 @@ export async function lifecycleBox(extraYaml = '', options: {pool?: string; link
 }
 
 /** Waits for a hook record of `event` from `session` (optionally for one conversation). */
-export async function waitForSignal(box: LifecycleBox, session: string, event: string, conversation?: string, timeoutMs = 15_000): Promise<SignalRecord> {
+export async function waitForSignal(box: LifecycleBox, session: string, event: string, conversation?: string, timeoutMs = 30_000): Promise<SignalRecord> {
   return (await waitFor(() => box.signals(session).find((s) => s.event === event && (!conversation || s.conversation_id === conversation)), timeoutMs)) as SignalRecord
 }
 

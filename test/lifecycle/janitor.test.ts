@@ -9,7 +9,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {type Claim, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {janitor} from '../../src/lib/janitor/janitor.js'
-import {tmux} from '../helpers/env.js'
+import {tmux, waitFor} from '../helpers/env.js'
 import {json, lifecycleBox, type LifecycleBox, serviceDeps, treeOf} from './helpers.js'
 
 let box: LifecycleBox | undefined
@@ -173,7 +173,8 @@ describe('janitor', () => {
     await writeClaim(box.project, claim(box, 'newer', {claimed_at: minutes(5), launched_at: minutes(5), session: 'ccl-auto-11'}))
     await writeClaim(box.project, claim(box, 'kept', {claimed_at: minutes(20), launched_at: minutes(20), session: 'ccl-auto-12'}))
     await writeClaim(box.project, claim(box, 'newest', {claimed_at: minutes(5), launched_at: minutes(5), session: 'ccl-auto-12'}))
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // The janitor reads the pane of ccl-auto-12: its echo must be on the screen first.
+    await waitFor(async () => (await tmux(box!.socket, ['capture-pane', '-p', '-t', '=ccl-auto-12:'])).stdout.includes('working on web/kept'))
 
     const result = json<{actions: {action: string; task?: string; counted?: boolean}[]}>(await box.cli(['janitor', '--json']))
     expect(result.actions).toEqual([expect.objectContaining({action: 'requeue-claim', counted: false, session: 'ccl-auto-11', task: 'lost'})])

@@ -45,7 +45,7 @@ describe('quota check', () => {
     expect(state.active_account).toBe('backup')
 
     // The resumed conversation redraws the old banner: it must not swap back.
-    await waitFor(async () => (await p.signals('ccl-auto-11')).some((s) => s.event === 'Stop' && s.config_dir === join(p.dir, 'backup')), 15_000)
+    await waitFor(async () => (await p.signals('ccl-auto-11')).some((s) => s.event === 'Stop' && s.config_dir === join(p.dir, 'backup')), 30_000)
     const second = await check(p)
     expect(second.doc.decision.action).toBe('none')
     expect((await readStateSnapshot(p.config)).state.active_account).toBe('backup')

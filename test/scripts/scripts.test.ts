@@ -48,7 +48,7 @@ describe('bin/launch-agent.sh', () => {
     expect(files(p.inbox)).toEqual([])
     expect(files(join(p.project, '.agent-queue', 'dispatched'))).toEqual(['login-bug.md'])
     await waitStarted(p, ['ccl-auto-11'])
-    await waitFor(() => transcriptPrompts(p).some((t) => t.text === prompt), 15_000)
+    await waitFor(() => transcriptPrompts(p).some((t) => t.text === prompt), 30_000)
     const {state} = await readStateSnapshot(p.config)
     expect(state.sessions['ccl-auto-11']).toMatchObject({state: 'working', task: 'proj/login-bug'})
     expect(transcriptPrompts(p).map((t) => t.conversation)).toEqual([state.sessions['ccl-auto-11']?.conversation_id])
@@ -76,7 +76,7 @@ describe('bin/launch-agent.sh', () => {
     await waitFor(() => {
       const texts = transcriptPrompts(p).map((t) => t.text)
       return texts.includes('first task from a file') && texts.includes('second task from a file')
-    }, 15_000)
+    }, 30_000)
   }, 60_000)
 
   it('a task that cannot start yet stays queued: it says why, exits 0, and dispatch sends it later', async () => {
@@ -94,7 +94,7 @@ describe('bin/launch-agent.sh', () => {
     writeFileSync(join(p.project, '.agent-queue', 'done', 'build.md'), 'built')
     const later = await p.cli(['dispatch', '--json'])
     expect(JSON.parse(later.stdout).dispatched).toEqual([expect.objectContaining({project: 'proj', session: 'ccl-auto-11', task: 'deploy'})])
-    await waitFor(() => transcriptPrompts(p).some((t) => t.text === 'deploy it'), 15_000)
+    await waitFor(() => transcriptPrompts(p).some((t) => t.text === 'deploy it'), 30_000)
   }, 60_000)
 
   it('exits with the CLI\'s code and the CLI\'s message when task add refuses', async () => {

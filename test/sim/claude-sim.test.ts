@@ -111,7 +111,7 @@ async function screen(session: string): Promise<string> {
   return (await tmux(socket, ['capture-pane', '-p', '-J', '-t', `=${session}:`, '-S', '-200'])).stdout
 }
 
-async function waitForScreen(session: string, pattern: RegExp | string, timeoutMs = 8000): Promise<string> {
+async function waitForScreen(session: string, pattern: RegExp | string, timeoutMs = 20_000): Promise<string> {
   let last = ''
   try {
     return await waitFor(async () => {
@@ -123,7 +123,7 @@ async function waitForScreen(session: string, pattern: RegExp | string, timeoutM
   }
 }
 
-async function waitForHooks(w: World, name: string, count = 1, timeoutMs = 8000): Promise<HookEvent[]> {
+async function waitForHooks(w: World, name: string, count = 1, timeoutMs = 20_000): Promise<HookEvent[]> {
   let events: HookEvent[] = []
   await waitFor(() => (events = hookEvents(w, name)).length >= count, timeoutMs)
   return events
@@ -324,7 +324,7 @@ describe('simulated claude: usage limit', () => {
     await Promise.all([typeLine(a, 'a two'), typeLine(b, 'b two')])
 
     // Then three complete and one hits the limit; the budget is spent
-    await waitFor(() => hookEvents(w, 'Stop').length + hookEvents(w, 'StopFailure').length >= 4, 10_000)
+    await waitFor(() => hookEvents(w, 'Stop').length + hookEvents(w, 'StopFailure').length >= 4)
     expect(hookEvents(w, 'Stop')).toHaveLength(3)
     expect(hookEvents(w, 'StopFailure')).toMatchObject([{error: 'rate_limit', last_assistant_message: "You've hit your session limit · resets 9pm (UTC)"}])
     expect(JSON.parse(readFileSync(join(w.account, 'sim-control.json'), 'utf8'))).toMatchObject({turns_left: 0})
