@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {statePath} from '../../src/lib/state.js'
 import {ROOT, tmux, waitFor} from '../helpers/env.js'
-import {makePool, type Pool, resumes, workingPool} from '../helpers/pool.js'
+import {makePool, type Pool, resumes, showPaneFixture, workingPool} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -74,8 +74,7 @@ describe('quota check and dedicated sessions that stay put', () => {
     pool = await makePool({extraYaml: 'dedicated: [{session: ccl-9-own, cwd: ./proj, relaunch: false}]'})
     const p = pool
     const file = join(ROOT, 'test', 'fixtures', 'panes', readFirstLimitFixture())
-    await tmux(p.socket, ['new-session', '-d', '-s', 'ccl-9-own', '-x', '200', '-y', '50', `cat '${file}'; sleep 600`])
-    await waitFor(async () => (await p.pane('ccl-9-own')).trim() !== '')
+    await showPaneFixture(p, 'ccl-9-own', file)
     const result = await p.cli(['quota', 'check', '--json'])
     const doc = JSON.parse(result.stdout) as {sessions: {session: string}[]; decision: {action: string}}
     expect(doc.sessions.map((s) => s.session)).not.toContain('ccl-9-own')

@@ -40,17 +40,18 @@ afterEach(() => {
 
 describe('state lock across processes', () => {
   it('a timer run exits 75 at once while another command holds the lock; --wait waits for it', async () => {
-    box = sandbox()
-    // Held for 5 s: a CLI run that starts slowly on a loaded machine still meets it held, and
-    // answering sooner than the holder lets go is what "at once" means.
-    const holder = worker(box.configPath, 'hold', '5000')
+    // Held for 10 s: a CLI run that starts slowly on a loaded machine (5 s was seen) still meets it
+    // held, and answering before the holder lets go is what "at once" means. --wait keeps trying
+    // for about 1.5 × lock.stale: 10 s leaves it room to outwait the holder.
+    box = sandbox('', {lockStale: '10s'})
+    const holder = worker(box.configPath, 'hold', '10000')
     children.push(holder.child)
     await holder.locked
 
     const started = Date.now()
     const busy = await runCli(['validate-symlinks', '--fix', '--config', box.configPath])
     expect(busy.code).toBe(75)
-    expect(Date.now() - started).toBeLessThan(5000)
+    expect(Date.now() - started).toBeLessThan(10_000)
     expect(busy.stderr).toMatch(/the state lock in .* is held by `worker-hold` \(pid \d+, since .*\); try again at the next tick, or pass --wait/)
 
     const waited = await runCli(['validate-symlinks', '--fix', '--wait', '--config', box.configPath])
@@ -71,8 +72,9 @@ describe('state lock across processes', () => {
 
   it('takes over a lock left by a SIGKILLed holder once it is stale', async () => {
     // The killed holder last refreshed its lock up to stale/4 before dying: the early run below has
-    // the rest of `stale` to start and find it still fresh (2 s left ~1 s, too little under load).
-    box = sandbox('', {lockStale: '6s'})
+    // the rest of `stale` to start and find it still fresh (2 s left it ~1 s; a process start on a
+    // loaded machine was seen to take 5 s).
+    box = sandbox('', {lockStale: '10s'})
     const holder = worker(box.configPath, 'hold', '60000')
     await holder.locked
     holder.child.kill('SIGKILL')
@@ -85,7 +87,7 @@ describe('state lock across processes', () => {
     const late = worker(box.configPath, 'increment', '--wait')
     const result = await late.done
     expect(result.code, result.stderr).toBe(0)
-    expect(Date.now() - started).toBeLessThan(6000 + 6000)
+    expect(Date.now() - started).toBeLessThan(10_000 + 6000)
     expect((await readStateSnapshot(box.config)).state.notified.counter?.message).toBe('1')
   })
 

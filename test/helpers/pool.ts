@@ -64,6 +64,16 @@ export function dropTask(inbox: string, id: string, body: string, frontmatter?: 
   utimesSync(path, old, old)
 }
 
+/**
+ * Shows a pane fixture in a new session (`cat`, then sleep) and waits until its last line is on the
+ * screen: a pane read before tmux has drawn all of the file would miss what the test is about.
+ */
+export async function showPaneFixture(pool: Pool, session: string, file: string): Promise<void> {
+  const last = readFileSync(file, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean).at(-1) ?? ''
+  await tmux(pool.socket, ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', `cat '${file}'; sleep 600`])
+  await waitFor(async () => (await pool.pane(session)).includes(last))
+}
+
 /** Every user prompt recorded in any transcript under the shared projects root. */
 export function transcriptPrompts(pool: Pool): {conversation: string; text: string}[] {
   const out: {conversation: string; text: string}[] = []

@@ -6,7 +6,7 @@ import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
-import {readClaim} from '../../src/lib/dispatch/claims.js'
+import {readClaim, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {isShell} from '../../src/lib/pane.js'
 import {loopback, type Loopback} from '../helpers/loopback.js'
 import {tmux, waitFor} from '../helpers/env.js'
@@ -154,15 +154,15 @@ describe('reconcile with real tmux and the simulated claude', () => {
   it('fails a task past its timeout: the session is killed and made afresh, the reason kept with the task', async () => {
     box = await lifecycleBox('', {pool: POOL})
     await box.startServer({CLAUDE_SIM_TURN_MS: '60000'})
-    // The timeout leaves room for dispatch, the SessionStart hook and one reconcile on a loaded
-    // machine (2 s did not: the first pass below sometimes ran past it and failed the task early).
-    box.put('inbox', 'slow', '---\ntimeout: 8s\n---\nTake forever\n')
+    box.put('inbox', 'slow', '---\ntimeout: 10m\n---\nTake forever\n')
     const run = await dispatchOne(box)
     await waitForSignal(box, run.session, 'SessionStart', run.conversation_id)
     expect((await reconcileJson(box)).actions).toEqual([])
-    const launchedAt = Date.parse((await readClaim(box.project, 'slow'))?.launched_at ?? '')
-    expect(launchedAt).toBeGreaterThan(0)
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, launchedAt + 8000 + 100 - Date.now())))
+    // Eleven minutes pass: the launch is moved back rather than waited for (a 2 s timeout, waited
+    // out, was sometimes over before the pass above on a loaded machine).
+    const claim = await readClaim(box.project, 'slow')
+    const launchedAt = new Date(Date.parse(claim?.launched_at ?? '') - 11 * 60_000).toISOString()
+    await writeClaim(box.project, {...claim!, claimed_at: launchedAt, launched_at: launchedAt})
 
     const result = await reconcileJson(box)
     expect(result.actions.map((a) => a.action)).toEqual(['kill-session', 'fail-task', 'create-session'])
@@ -170,7 +170,7 @@ describe('reconcile with real tmux and the simulated claude', () => {
     expect(existsSync(box.path('failed', 'slow.md'))).toBe(true)
     expect(existsSync(box.path('dispatched', 'slow.md'))).toBe(false)
     const reason = readFileSync(box.path('failed', 'slow.md.reason'), 'utf8')
-    expect(reason.split('\n')[0]).toMatch(/^timed out: no Stop within 8s of its launch at /)
+    expect(reason.split('\n')[0]).toBe(`timed out: no Stop within 10m of its launch at ${launchedAt}`)
     expect(reason).toContain(`conversation_id: ${run.conversation_id}`)
     // The session is free: a fresh shell, no Claude left running the failed task.
     expect(isShell((await box.panes()).get(run.session) ?? '')).toBe(true)

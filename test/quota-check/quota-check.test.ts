@@ -5,8 +5,8 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {writeSimControl} from '../../src/sim/control.js'
-import {ROOT, tmux, waitFor} from '../helpers/env.js'
-import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
+import {ROOT, waitFor} from '../helpers/env.js'
+import {makePool, type Pool, showPaneFixture, waitStarted} from '../helpers/pool.js'
 
 let pool: Pool | undefined
 afterEach(async () => {
@@ -83,8 +83,7 @@ describe('quota check', () => {
     pool = await makePool()
     const p = pool
     const fixture = join(ROOT, 'test', 'fixtures', 'panes', 'n01-500-rate-limit-check-failed.txt')
-    await tmux(p.socket, ['new-session', '-d', '-s', 'ccl-auto-12', '-x', '200', '-y', '50', `cat '${fixture}'; sleep 600`])
-    await waitFor(async () => (await p.pane('ccl-auto-12')).includes('500'))
+    await showPaneFixture(p, 'ccl-auto-12', fixture)
     for (let poll = 0; poll < 3; poll++) {
       const result = await check(p)
       expect(result.doc.sessions).toEqual([expect.objectContaining({session: 'ccl-auto-12', verdict: 'server_error'})])
