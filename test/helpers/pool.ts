@@ -21,7 +21,7 @@ export interface Pool extends Sandbox {
 }
 
 /** Builds a pool sandbox; `turnMs` is how long each simulated turn works. */
-export async function makePool(options: {turnMs?: number; extraYaml?: string; pool?: string} = {}): Promise<Pool> {
+export async function makePool(options: {turnMs?: number; extraYaml?: string; pool?: string; lockStale?: string} = {}): Promise<Pool> {
   const box = sandbox(
     [
       `claude: {binary: ${SIM}, args: ["--dangerously-skip-permissions"]}`,
@@ -29,7 +29,7 @@ export async function makePool(options: {turnMs?: number; extraYaml?: string; po
       'swap: {stagger: 0s}',
       options.extraYaml ?? '',
     ].join('\n'),
-    {pool: options.pool ?? '{prefix: "ccl-auto-", start_index: 11, min: 1, max: 3}'},
+    {pool: options.pool ?? '{prefix: "ccl-auto-", start_index: 11, min: 1, max: 3}', ...(options.lockStale ? {lockStale: options.lockStale} : {})},
   )
   const project = join(box.dir, 'proj')
   const inbox = join(project, '.agent-queue', 'inbox')
@@ -110,8 +110,9 @@ export async function waitStarted(pool: Pool, sessions: string[]): Promise<void>
 }
 
 /** A pool whose sessions ccl-auto-11 and ccl-auto-12 are mid-task on `main` (long simulated turns). */
-export async function workingPool(options: {extraYaml?: string; turnMs?: number} = {}): Promise<Pool> {
-  const p = await makePool({turnMs: options.turnMs ?? 20_000, ...(options.extraYaml ? {extraYaml: options.extraYaml} : {})})
+export async function workingPool(options: {extraYaml?: string; turnMs?: number; lockStale?: string} = {}): Promise<Pool> {
+  const {turnMs, ...rest} = options
+  const p = await makePool({turnMs: turnMs ?? 20_000, ...rest})
   p.addTask('alpha', 'first long task')
   p.addTask('beta', 'second long task')
   const dispatched = await p.cli(['dispatch', '--json'])

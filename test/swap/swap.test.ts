@@ -16,8 +16,8 @@ afterEach(async () => {
 })
 
 /** Two pool sessions mid-task on `main`, `active_link` on main, text in the operator's session. */
-async function workingPool(extraYaml = ''): Promise<Pool> {
-  const p = await sharedWorkingPool({extraYaml: `active_link: ./active\n${extraYaml}`})
+async function workingPool(extraYaml = '', options: {lockStale?: string} = {}): Promise<Pool> {
+  const p = await sharedWorkingPool({extraYaml: `active_link: ./active\n${extraYaml}`, ...options})
   symlinkSync(join(p.dir, 'main'), join(p.dir, 'active'))
   await tmux(p.socket, ['send-keys', '-t', '=ccl-0:', '-l', '--', 'operator text stays'])
   return p
@@ -159,7 +159,9 @@ describe('swap', () => {
   })
 
   it('two swaps started at once run one after the other', async () => {
-    pool = await workingPool()
+    // --wait keeps trying for about 1.5 × lock.stale: the tests' 3 s gave the second swap ~7 s,
+    // less than the first one takes on a loaded machine. 60 s is the default.
+    pool = await workingPool('', {lockStale: '60s'})
     const p = pool
     const [a, b] = await Promise.all([p.cli(['swap', '--wait', '--json']), p.cli(['swap', '--wait', '--json'])])
     expect([a.code, b.code], `${a.stderr}\n${b.stderr}`).toEqual([0, 0])
@@ -167,8 +169,9 @@ describe('swap', () => {
     expect(swaps.map((e) => `${e.from}->${e.to}`)).toEqual(['main->backup', 'backup->main'])
     const {state} = await readStateSnapshot(p.config)
     expect(state).toMatchObject({active_account: 'main', swap_journal: null})
-    // Each conversation was resumed once per swap: never in two processes at a time.
-    const ids = (await p.signals('ccl-auto-11')).filter((s) => s.event === 'SessionStart' && s.source === 'resume').map((s) => s.config_dir)
-    expect(ids).toEqual([join(p.dir, 'backup'), join(p.dir, 'main')])
+    // Each conversation was resumed once per swap: never in two processes at a time. (The second
+    // resume's hook record may land after the swap has returned.)
+    await waitFor(async () => (await resumes(p, 'ccl-auto-11')).length >= 2)
+    expect((await resumes(p, 'ccl-auto-11')).map((r) => r.home)).toEqual([join(p.dir, 'backup'), join(p.dir, 'main')])
   })
 })
