@@ -40,5 +40,5 @@ describe('demo', () => {
     child.kill('SIGINT')
     expect(await exited).toBe(130)
     expect(existsSync(sandbox)).toBe(false)
-  }, 60_000)
+  })
 })

@@ -37,7 +37,7 @@ describe('dispatch: SIGKILL mid-delivery, then a normal run', () => {
     ['dispatch:after-claim', 'requeued', '?', false],
     ['dispatch:after-record', 'requeued', 'ccl-auto-11', true],
     ['dispatch:after-launch', 'launched', 'ccl-auto-11', true],
-  ] as const)('killed at %s: the next pass finds the claim %s; the task is done exactly once', {timeout: 60_000}, async (point, outcome, session, recorded) => {
+  ] as const)('killed at %s: the next pass finds the claim %s; the task is done exactly once', async (point, outcome, session, recorded) => {
     world = await createWorld({pool: '{prefix: "ccl-auto-", start_index: 11, min: 0, max: 2}', projects: ['app']})
     world.put('app', 'job', BODY)
 

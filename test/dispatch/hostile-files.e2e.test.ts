@@ -99,7 +99,7 @@ beforeAll(async () => {
 
   // When one dispatch pass runs over all of them
   pass = await world.dispatch()
-}, 60_000)
+})
 
 afterAll(async () => {
   await world?.close()

@@ -146,7 +146,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
 
       return out
     },
-    async waitForStop(session, conversationId, timeoutMs = 30_000) {
+    async waitForStop(session, conversationId, timeoutMs = 60_000) {
       await waitFor(() => signals(session).some((s) => s.event === 'Stop' && s.conversation_id === conversationId), timeoutMs)
     },
     whereIs(project, id) {

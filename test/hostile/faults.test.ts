@@ -252,7 +252,7 @@ describe('tmux missing or hung', () => {
 })
 
 describe('the lock held by a killed or paused CLI run', () => {
-  it('SIGKILLed holder: a timer run is busy (75), a --wait run takes over after lock.stale', {timeout: 60_000}, async () => {
+  it('SIGKILLed holder: a timer run is busy (75), a --wait run takes over after lock.stale', async () => {
     box = await lifecycleBox('', {lockStale: '2s', pool: POOL2})
     const b = box
     await b.startServer()
@@ -276,7 +276,7 @@ describe('the lock held by a killed or paused CLI run', () => {
     expect(existsSync(join(b.config.stateDir, 'lock'))).toBe(false)
   })
 
-  it('SIGSTOPped holder: taken over after lock.stale; after SIGCONT it exits 75 and writes nothing', {timeout: 60_000}, async () => {
+  it('SIGSTOPped holder: taken over after lock.stale; after SIGCONT it exits 75 and writes nothing', async () => {
     box = await lifecycleBox('', {lockStale: '2s', pool: POOL2})
     const b = box
     await b.startServer()

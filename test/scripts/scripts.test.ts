@@ -55,7 +55,7 @@ describe('bin/launch-agent.sh', () => {
     // Nothing in the prompt ran as a command.
     expect(existsSync(join(p.project, 'pwned'))).toBe(false)
     expect(existsSync(join(p.dir, 'pwned'))).toBe(false)
-  }, 60_000)
+  })
 
   it('takes the prompt from a file, the config from CLAUDE_FAILOVER_CONFIG, and a second task goes to a second session', async () => {
     pool = await makePool({turnMs: 20_000})
@@ -77,7 +77,7 @@ describe('bin/launch-agent.sh', () => {
       const texts = transcriptPrompts(p).map((t) => t.text)
       return texts.includes('first task from a file') && texts.includes('second task from a file')
     }, 30_000)
-  }, 60_000)
+  })
 
   it('a task that cannot start yet stays queued: it says why, exits 0, and dispatch sends it later', async () => {
     pool = await makePool({turnMs: 300})
@@ -95,7 +95,7 @@ describe('bin/launch-agent.sh', () => {
     const later = await p.cli(['dispatch', '--json'])
     expect(JSON.parse(later.stdout).dispatched).toEqual([expect.objectContaining({project: 'proj', session: 'ccl-auto-11', task: 'deploy'})])
     await waitFor(() => transcriptPrompts(p).some((t) => t.text === 'deploy it'), 30_000)
-  }, 60_000)
+  })
 
   it('exits with the CLI\'s code and the CLI\'s message when task add refuses', async () => {
     pool = await makePool()
@@ -106,7 +106,7 @@ describe('bin/launch-agent.sh', () => {
     expect(result.code).toBe(direct.code)
     expect(result.stderr).toContain(direct.stderr.trim().split('\n')[0])
     expect(result.stdout).toBe('')
-  }, 60_000)
+  })
 
   it('exits with dispatch\'s code when no tmux server runs, the task left in the inbox', async () => {
     pool = await makePool()
@@ -117,7 +117,7 @@ describe('bin/launch-agent.sh', () => {
     expect(result.stderr).toMatch(/no tmux server is running/)
     expect(result.stderr).toContain('proj/later is in the inbox, but the dispatch pass failed (exit 69)')
     expect(files(p.inbox)).toEqual(['later.md'])
-  }, 60_000)
+  })
 
   it('--help and usage errors', async () => {
     const help = await run(LAUNCH, ['--help'])
