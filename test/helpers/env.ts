@@ -17,7 +17,9 @@ export const TMUX_CONF = join(ROOT, 'test', 'fixtures', 'tmux.conf')
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'cf-test-'): {dir: string; cleanup: () => void} {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  return {cleanup: () => rmSync(dir, {force: true, recursive: true}), dir}
+  // Retried: a simulated Claude or a hook process of a just-killed tmux server may still be writing
+  // into the folder while it is removed (ENOTEMPTY).
+  return {cleanup: () => rmSync(dir, {force: true, maxRetries: 10, recursive: true, retryDelay: 100}), dir}
 }
 
 /** Writes a tree of files: keys are relative paths, values their content. */

@@ -292,6 +292,9 @@ describe('the lock held by a killed or paused CLI run', () => {
     const realTmux = execFileSync('sh', ['-c', 'command -v tmux']).toString().trim()
     writeFileSync(join(slowBin, 'tmux'), `#!/bin/sh\ncase "$*" in *new-session*) : > ${marker}; sleep 1;; esac\nexec ${realTmux} "$@"\n`)
     chmodSync(join(slowBin, 'tmux'), 0o755)
+    // The paused run's tmux call must not be judged hung when it wakes up: on a loaded machine it
+    // stays stopped longer than the sandbox's 5 s tmux timeout, whose timer then fires first (69).
+    writeFileSync(b.configPath, readFileSync(b.configPath, 'utf8').replace(/timeout: 5s/, 'timeout: 120s'))
     const trace = join(b.dir, 'lock.log')
     const {NODE_ENV: _ignored, ...inherited} = process.env
     const paused = spawn(process.execPath, [CLI, 'reconcile', '--json', '--config', b.configPath], {
