@@ -1,5 +1,6 @@
 // A working pool for end-to-end tests: the simulated claude, two pre-accepted account homes with
 // their shared links, a project, a tmux server on a private socket with an operator session.
+import {execFileSync} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -51,6 +52,9 @@ export async function makePool(options: {turnMs?: number; extraYaml?: string; po
     signals: (session) => readSignals(box.config.stateDir, session, 500),
     async stop() {
       await tmux(box.socket, ['kill-server'])
+      // A hung-up simulated Claude still runs its SessionEnd hooks, which write into the sandbox for
+      // seconds on a loaded machine: removing it meanwhile fails (ENOTEMPTY). Wait for them to end.
+      await waitFor(() => !execFileSync('ps', ['-eo', 'args'], {encoding: 'utf8'}).includes(box.dir), 30_000).catch(() => {})
       box.cleanup()
     },
   }
