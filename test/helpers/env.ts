@@ -1,6 +1,6 @@
 // Test scaffolding against real things: temp folders, real tmux on a private socket, the built CLI.
 import {execFile, spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -145,4 +145,45 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 20_000
 
     await new Promise((r) => setTimeout(r, intervalMs))
   }
+}
+
+/** Every process working in the sandbox: its cwd or its environment (CLAUDE_CONFIG_DIR, HOME) is there. */
+export function sandboxProcesses(dir: string, marker = ''): number[] {
+  const out: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`)
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1')
+      if ((cwd.startsWith(dir) || environ.includes(dir)) && environ.includes(marker)) out.push(pid)
+    } catch {}
+  }
+
+  return out
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {}
+}
+
+/**
+ * Waits until the processes working in `dir` (and carrying `marker` in their environment) have
+ * exited — hung-up Claude Codes, simulated or real, and their hooks still write into the sandbox for
+ * a while — and SIGKILLs those left after `timeoutMs`.
+ */
+export async function waitForSandboxExit(dir: string, marker = '', timeoutMs = 10_000): Promise<void> {
+  const left = sandboxProcesses(dir, marker)
+  await waitFor(() => left.every((pid) => !alive(pid)), timeoutMs).catch(() => left.forEach((pid) => kill(pid)))
 }

@@ -1,13 +1,12 @@
 // A working pool for end-to-end tests: the simulated claude, two pre-accepted account homes with
 // their shared links, a project, a tmux server on a private socket with an operator session.
-import {execFileSync} from 'node:child_process'
 import {mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {readSignals, type SignalRecord} from '../../src/lib/signals.js'
 import {acceptFirstLaunchModals} from '../../src/sim/accept.js'
-import {ROOT, runCli, type Sandbox, sandbox, startTmuxServer, tmux, waitFor} from './env.js'
+import {ROOT, runCli, type Sandbox, sandbox, startTmuxServer, tmux, waitFor, waitForSandboxExit} from './env.js'
 
 export const SIM = join(ROOT, 'bin', 'claude-sim')
 
@@ -54,7 +53,7 @@ export async function makePool(options: {turnMs?: number; extraYaml?: string; po
       await tmux(box.socket, ['kill-server'])
       // A hung-up simulated Claude still runs its SessionEnd hooks, which write into the sandbox for
       // seconds on a loaded machine: removing it meanwhile fails (ENOTEMPTY). Wait for them to end.
-      await waitFor(() => !execFileSync('ps', ['-eo', 'args'], {encoding: 'utf8'}).includes(box.dir), 30_000).catch(() => {})
+      await waitForSandboxExit(box.dir, '', 30_000)
       box.cleanup()
     },
   }

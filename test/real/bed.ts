@@ -4,12 +4,12 @@
 // their shared links made by `validate-symlinks --fix`, and a private tmux server whose panes run
 // Claude Code offline.
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {readSignals, type SignalRecord} from '../../src/lib/signals.js'
-import {runCli, type Sandbox, sandbox, TMUX_CONF, waitFor} from '../helpers/env.js'
+import {runCli, type Sandbox, sandbox, TMUX_CONF, waitFor, waitForSandboxExit} from '../helpers/env.js'
 import {dropTask} from '../helpers/pool.js'
 import {type FakeApi, gatewayToken, type Script, startFakeApi} from './fake-api.js'
 
@@ -120,9 +120,9 @@ export async function makeRealPool(options: RealPoolOptions = {}): Promise<RealP
     api,
     cli,
     async close(session) {
-      const left = sandboxProcesses(box.dir, `CLAUDE_FAILOVER_SESSION=${session}\u0000`)
+      const marker = `CLAUDE_FAILOVER_SESSION=${session}\u0000`
       tmuxSync(['kill-session', '-t', `=${session}`])
-      await waitFor(() => left.every((pid) => !alive(pid)), 5000).catch(() => left.forEach((pid) => kill(pid)))
+      await waitForSandboxExit(box.dir, marker)
     },
     inbox,
     launchBy(session, account, args, cwd = project) {
@@ -141,48 +141,13 @@ export async function makeRealPool(options: RealPoolOptions = {}): Promise<RealP
         tmuxSync(['kill-server'])
       } catch {}
 
-      // Claude Code processes hung up by the server (and what they started) still write their last
-      // records: wait for them (SIGKILL after 5 s), so nothing is written once the sandbox is gone.
-      const left = sandboxProcesses(box.dir)
-      await waitFor(() => left.every((pid) => !alive(pid)), 5000).catch(() => left.forEach((pid) => kill(pid)))
+      await waitForSandboxExit(box.dir)
 
       await api.close()
-      // Claude Code processes hung up by the server still write their last records for a moment.
-      rmSync(box.dir, {force: true, maxRetries: 20, recursive: true, retryDelay: 100})
+      box.cleanup()
     },
     tmux: tmuxSync,
   }
-}
-
-/** Every process working in the sandbox: its cwd or its environment (CLAUDE_CONFIG_DIR, HOME) is there. */
-function sandboxProcesses(dir: string, marker = ''): number[] {
-  const out: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry)
-    if (!Number.isInteger(pid) || pid === process.pid) continue
-    try {
-      const cwd = readlinkSync(`/proc/${pid}/cwd`)
-      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1')
-      if ((cwd.startsWith(dir) || environ.includes(dir)) && environ.includes(marker)) out.push(pid)
-    } catch {}
-  }
-
-  return out
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL')
-  } catch {}
 }
 
 /** Waits until a session's pane shows `pattern` (the real binary draws asynchronously). */
