@@ -27,6 +27,7 @@ export default defineCommand({
       ...result.waiting.map((w) => [`${w.project}/${w.task}`, `waiting #${w.position}`, `ready; ${result.paused_until ? 'dispatch paused' : 'no free session'}${w.priority === 0 ? '' : ` (priority ${w.priority})`}`]),
     ]
     const lines = rows.length > 0 ? [table(['task', 'result', 'session / reason'], rows)] : [colour.dim('nothing to dispatch')]
+    if (result.waiting_total > result.waiting.length) lines.push(colour.dim(`and ${result.waiting_total - result.waiting.length} more ready task(s) waiting`))
     if (result.paused_until) lines.push(colour.warn(`paused: every account is exhausted until ${result.paused_until}`))
     return lines.join('\n')
   },

@@ -338,6 +338,11 @@ describe('frontmatter built to be slow, and an inbox of 10,000 files', () => {
     const pass = await bounded(world, ['dispatch', '--json', '--wait'], 120_000)
     expect(pass.code, pass.stderr).toBe(0)
     expect(pass.stdout.length).toBeLessThan(20_000)
+    // (the waiting list names the first 100 of the thousands left in the inbox, and counts them all)
+    const left = readdirSync(inbox).filter((n) => n.endsWith('.md')).length
+    expect(left).toBeGreaterThan(9000)
+    expect(JSON.parse(pass.stdout)).toMatchObject({waiting_total: left})
+    expect((JSON.parse(pass.stdout) as {waiting: unknown[]}).waiting).toHaveLength(100)
     // And every task is in exactly one folder: none lost, none twice
     const names = STATES.flatMap((state) => readdirSync(queueDir(world.projectPath('app'), state)).filter((n) => /^t\d{5}\.md$/.test(n)))
     expect(names).toHaveLength(10_000)

@@ -59,6 +59,8 @@ export interface DispatchResult {
   paused_until: string | null
   /** Ready tasks left for a later pass (no free session, or dispatch paused), with their place in the order (1 = next). */
   waiting: {project: string; task: string; position: number; priority: number}[]
+  /** How many ready tasks wait in all; `waiting` lists the first MAX_WAITING_LISTED of them. */
+  waiting_total: number
   dry_run: boolean
   warnings: string[]
 }
@@ -68,6 +70,9 @@ export interface DispatchResult {
  * before it is judged never launched (a shell takes milliseconds to start a typed command).
  */
 const LAUNCH_GRACE_MS = 10_000
+
+/** The most waiting tasks a pass lists: its output stays bounded whatever the inbox holds (10,000 ready tasks printed 1 MB a pass). */
+export const MAX_WAITING_LISTED = 100
 
 /** The prompt file of a task: its body, read by the shell at launch. */
 export function promptPath(config: Config, project: string, taskId: string): string {
@@ -91,6 +96,7 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
     recovered: [],
     settling: [],
     waiting: [],
+    waiting_total: 0,
     warnings: [...tx.warnings],
   }
   const {projects, warnings} = await discoverProjects(config)
@@ -141,7 +147,11 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   // A pass with work for tmux but no server stops here (exit 69), before any marker is written.
   if (!('pausedUntil' in account) && ready.length > 0 && !survey.running) await deps.tmux.requireServer()
   if (!options.dryRun) result.warnings.push(...(await applyMarkerUpdates(markerUpdates)))
-  const wait = (tasks: Task[], first: number) => tasks.map((task, i) => ({position: first + i, priority: task.priority, project: task.project, task: task.id}))
+  const wait = (tasks: Task[], first: number) => {
+    result.waiting_total = tasks.length
+    return tasks.slice(0, MAX_WAITING_LISTED).map((task, i) => ({position: first + i, priority: task.priority, project: task.project, task: task.id}))
+  }
+
   if ('pausedUntil' in account) {
     result.waiting = wait(ready, 1)
     result.paused_until = account.pausedUntil
