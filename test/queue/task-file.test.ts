@@ -197,6 +197,14 @@ describe('readTaskFile', () => {
     expect(JSON.stringify(result)).not.toContain('hunter2')
   })
 
+  it('refuses a prompt over the 128 KiB one argument can carry, and takes one just under it', async () => {
+    const big = join(inbox, 'long.md')
+    writeFileSync(big, `---\npriority: 1\n---\n${'a'.repeat(128 * 1024)}\n`)
+    await expect(readTaskFile(big, proj())).resolves.toEqual({ok: false, reason: expect.stringMatching(/^the prompt is 128 KiB, over the 128 KiB Claude Code can be launched with/)})
+    writeFileSync(big, `${'a'.repeat(128 * 1024 - 1)}\n\n`)
+    await expect(readTaskFile(big, proj())).resolves.toMatchObject({ok: true})
+  })
+
   it('refuses a 2 MiB file without reading it, and a bad id', async () => {
     const big = join(inbox, 'big.md')
     writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 'a'))

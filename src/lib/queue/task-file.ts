@@ -17,6 +17,12 @@ import {isTaskId} from './layout.js'
 
 /** Task files larger than this are refused without being read. */
 export const MAX_TASK_BYTES = 1024 * 1024
+/**
+ * The launch line hands the prompt to Claude Code as one argument (`-- "$(cat -- <file>)"`), and
+ * Linux refuses a single argument over MAX_ARG_STRLEN (128 KiB with its NUL): such a task would
+ * fail at the shell with "Argument list too long" on every launch, so it is refused up front.
+ */
+export const MAX_PROMPT_BYTES = 128 * 1024 - 1
 // Frontmatter is five short keys; the YAML parser's cost grows faster than its input (a file
 // under 1 MiB with 50,000 keys took 14 s, on every pass), so anything far beyond an honest file
 // is refused before any parsing: at most 8 KiB, 256 entries (lines plus flow items), 32 brackets.
@@ -390,6 +396,11 @@ export async function parseTaskBytes(bytes: Uint8Array, meta: TaskFileMeta, proj
 
   const {body} = split.value
   if (body.trim() === '') return {ok: false, reason: 'the prompt is empty: write the task below the frontmatter, e.g. "Fix the failing test in src/app.ts"'}
+  const promptBytes = Buffer.byteLength(body.replace(/\n+$/, ''))
+  if (promptBytes > MAX_PROMPT_BYTES) {
+    return {ok: false, reason: `the prompt is ${Math.ceil(promptBytes / 1024)} KiB, over the 128 KiB Claude Code can be launched with (one command-line argument); put large context in a file of the project and name it in the prompt, e.g. "Read docs/spec.md, then ..."`}
+  }
+
   const dependsOn: DependencyRef[] = fields.dependsOn.map((raw) => {
     const parsed = parseDependencySyntax(raw, project.name)
     return parsed.ok ? {ok: true, project: parsed.project, raw, taskId: parsed.taskId} : {ok: false, raw, reason: parsed.reason}
