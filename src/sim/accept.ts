@@ -1,7 +1,9 @@
-// The two first-launch modals of a fresh config dir (reference §3.3) and where their answers live:
-// the bypass-permissions warning is skipped by `skipDangerousModePermissionPrompt: true` in
-// `<config dir>/settings.json`; folder trust is `projects[<dir>].hasTrustDialogAccepted: true` in the
-// config dir's `.claude.json`, and trusting a folder covers the folders below it.
+// The first-launch screens of a fresh config dir (real-claude-code.md, "A home that starts without a
+// modal") and where their answers live: the theme picker is skipped by `hasCompletedOnboarding: true`
+// in the config dir's `.claude.json`; the bypass-permissions warning by
+// `skipDangerousModePermissionPrompt: true` in `<config dir>/settings.json`; folder trust is
+// `projects[<dir>].hasTrustDialogAccepted: true` in `.claude.json`, and trusting a folder covers the
+// folders below it.
 import {mkdir, readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
@@ -26,6 +28,16 @@ export async function isFolderTrusted(globalConfig: string, cwd: string): Promis
     if (asObject(projects[dir]).hasTrustDialogAccepted === true) return true
     if (dirname(dir) === dir) return false
   }
+}
+
+/** True when this global state file says onboarding (the theme picker) was completed. */
+export async function hasCompletedOnboarding(globalConfig: string): Promise<boolean> {
+  return asObject(await readJsonIfAny(globalConfig)).hasCompletedOnboarding === true
+}
+
+/** Records a theme chosen at the theme picker, and onboarding as completed. */
+export async function recordOnboarding(globalConfig: string, theme: string): Promise<void> {
+  await updateJsonFile(globalConfig, (config) => ({...config, hasCompletedOnboarding: true, theme}))
 }
 
 /** Records the answer "Yes, I trust this folder" for `cwd`. */

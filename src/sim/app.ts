@@ -1,15 +1,30 @@
-// The interactive simulated session in its pane: first-launch modals, the welcome header, the prompt
+// The interactive simulated session in its pane: first-launch screens (theme picker, folder trust,
+// bypass warning, in 2.1.328's order and wording), the welcome header, the prompt
 // that takes typed lines (queued while a turn runs, as Claude Code queues them), Esc or Ctrl-C to
 // interrupt a turn, Ctrl-C twice or `/exit` to leave.
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {recordBypassAccepted, recordFolderTrust} from './accept.js'
+import {recordBypassAccepted, recordFolderTrust, recordOnboarding} from './accept.js'
 import type {HookRunner} from './hooks.js'
 import {type Key, startKeyInput} from './input.js'
 import {Screen} from './screen.js'
 import type {HistoryEntry} from './transcript.js'
 import type {Conversation} from './turn.js'
-import {BYPASS_MODAL, footerLine, historyLines, type ModalSpec, modalLines, noticeLines, promptEchoLines, promptRegion, RATE_LIMIT_MENU, trustModal, type UiStyle, welcomeLines} from './views.js'
+import {
+  BYPASS_MODAL,
+  footerLine,
+  historyLines,
+  type ModalSpec,
+  modalLines,
+  noticeLines,
+  promptEchoLines,
+  promptRegion,
+  RATE_LIMIT_MENU,
+  themePicker,
+  trustModal,
+  type UiStyle,
+  welcomeLines,
+} from './views.js'
 
 /** Everything the interactive session is started with. */
 export interface InteractiveOptions {
@@ -23,6 +38,8 @@ export interface InteractiveOptions {
   bypass: boolean
   showBypassWarning: boolean
   showTrustModal: boolean
+  /** No `hasCompletedOnboarding` in the global state file: the theme picker comes first. */
+  showThemePicker: boolean
   source: 'startup' | 'resume'
   history: HistoryEntry[]
   initialPrompt: string | undefined
@@ -52,6 +69,8 @@ class InteractiveSession {
   private busy = false
   private modal: OpenModal | null = null
   private notice: string | null = null
+  private placeholder: string | null = null
+  private status: string | null = null
   private armed: {key: string; until: number} | null = null
   private readonly queue: string[] = []
   private wake: (() => void) | null = null
@@ -82,8 +101,16 @@ class InteractiveSession {
 
     for (const signal of HANDLED_SIGNALS) process.once(signal, onSignal)
     try {
+      // Nothing below runs while a first-launch screen is up: no header, no SessionStart.
+      if (options.showThemePicker) {
+        const picker = themePicker(options.version)
+        const theme = await this.ask(picker)
+        if (theme < 0) return 1
+        await recordOnboarding(options.globalConfig, theme === 0 ? 'auto' : (picker.options[theme] ?? 'dark').toLowerCase()).catch(() => {})
+      }
+
       if (options.showTrustModal) {
-        if ((await this.ask(trustModal(options.cwd))) !== 0) return 1
+        if ((await this.ask(trustModal(options.cwd))) !== 1) return 1
         await recordFolderTrust(options.globalConfig, options.cwd).catch(() => {})
       }
 
@@ -136,7 +163,13 @@ class InteractiveSession {
         this.busy = on
         this.render()
       },
+      placeholder: (text: string | null) => {
+        this.placeholder = text
+      },
       show: (lines: string[]) => this.screen.print(lines),
+      status: (text: string | null) => {
+        this.status = text
+      },
     }
     try {
       const outcome = await this.options.conversation.turn(line, ui, this.turnAbort.signal)
@@ -181,8 +214,8 @@ class InteractiveSession {
       return
     }
 
-    const footer = footerLine(this.options.bypass, this.notice)
-    this.screen.setRegion(promptRegion(this.options.style, {buffer: this.buffer, busy: this.busy, footer, width}))
+    const footer = footerLine(this.options.bypass, this.notice, this.options.style)
+    this.screen.setRegion(promptRegion(this.options.style, {buffer: this.buffer, busy: this.busy, footer, placeholder: this.placeholder, status: this.status, width}))
   }
 
   private onKey(key: Key): void {

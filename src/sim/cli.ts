@@ -6,7 +6,7 @@ import {access} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join, resolve} from 'node:path'
 
-import {globalConfigPath, isFolderTrusted} from './accept.js'
+import {globalConfigPath, hasCompletedOnboarding, isFolderTrusted} from './accept.js'
 import {runInteractive} from './app.js'
 import {parseSimArgs, type SimArgs, simHelp} from './args.js'
 import {readSimControl} from './control.js'
@@ -68,14 +68,25 @@ export async function runClaudeSim(argv: string[], io: SimIo): Promise<number> {
   const transcript = new TranscriptWriter(transcriptPath, {cwd, model: model.id, sessionId: target.sessionId}, target.summary?.lastUuid ?? null)
   const permissionMode = bypass ? 'bypassPermissions' : (args.permissionMode ?? 'default')
   const hooks = new HookRunner(settings.hooks, {session_id: target.sessionId, transcript_path: transcriptPath, cwd, permission_mode: permissionMode}, io.env)
+  const control = await readSimControl(configDir)
+  const style = (control.banner ?? '2.1') === '2.1' ? 'modern' : 'classic'
   const conversation = new Conversation(
-    {configDir, cwd, hooks, now: () => new Date(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone, transcript, turnMs: envMs(io.env.CLAUDE_SIM_TURN_MS, 1500)},
+    {
+      configDir,
+      cwd,
+      gateway: io.env.ANTHROPIC_BASE_URL || undefined,
+      hooks,
+      now: () => new Date(),
+      style,
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      transcript,
+      turnMs: envMs(io.env.CLAUDE_SIM_TURN_MS, 1500),
+    },
     target.summary?.pendingPrompt ?? null,
   )
 
   if (args.print) return runPrint(args, io, conversation, hooks, {model: model.id, source: target.source})
 
-  const control = await readSimControl(configDir)
   const globalConfig = globalConfigPath(configDir, fromEnv)
   return runInteractive(
     {
@@ -90,10 +101,11 @@ export async function runClaudeSim(argv: string[], io: SimIo): Promise<number> {
       model: model.id,
       modelLabel: model.label,
       showBypassWarning: bypass && !settings.skipBypassPrompt,
+      showThemePicker: !(await hasCompletedOnboarding(globalConfig)),
       showTrustModal: !(await isFolderTrusted(globalConfig, cwd)),
       source: target.source,
       startMs: envMs(io.env.CLAUDE_SIM_START_MS, 200),
-      style: (control.banner ?? '2.1') === '2.1' ? 'modern' : 'classic',
+      style,
       version: SIM_VERSION,
     },
     {stdin: io.stdin, stdout: io.stdout},
@@ -134,14 +146,14 @@ async function runPrint(args: SimArgs, io: SimIo, conversation: Conversation, ho
   const prompt = args.prompt ?? (io.stdin.isTTY ? '' : await readAll(io.stdin))
   if (!prompt.trim()) return refuse(io, 'Error: Input must be provided either through stdin or as a prompt argument when using --print')
   await hooks.fire('SessionStart', start, start.source)
-  const silent = {busy: () => {}, show: () => {}}
+  const silent = {busy: () => {}, placeholder: () => {}, show: () => {}, status: () => {}}
   const outcome = await conversation.turn(prompt, silent, new AbortController().signal)
   if (outcome.kind === 'done') {
     io.stdout.write(`${outcome.reply}\n`)
     return 0
   }
 
-  io.stdout.write(`${outcome.kind === 'limit' ? outcome.notice.recordText : 'Interrupted'}\n`)
+  io.stdout.write(`${outcome.kind === 'interrupted' ? 'Interrupted' : outcome.kind === 'limit' ? outcome.notice.recordText : outcome.notice.text}\n`)
   return 1
 }
 

@@ -9,11 +9,17 @@ import {writeFileAtomic} from '../lib/fs-atomic.js'
 
 export const CONTROL_FILE = 'sim-control.json'
 
-/** Which Claude Code era's limit wording (and hook) to imitate. */
+/** Which Claude Code era's limit wording (and hook) to imitate; `2.1` is the 2.1.328 the simulator is held to. */
 export type BannerEra = 'legacy' | '2.0' | '2.1'
 
-/** Which window ran out: `session` (5-hour), `weekly`, `opus`, `sonnet`, or `any` (the generic early-2.1 banner). */
+/**
+ * Which window ran out: `session` (5-hour), `weekly`, `opus`, `sonnet`, or `any` (a limit whose
+ * response carries no overage-disabled reason: 2.1.328 then says just `You've hit your limit`).
+ */
 export type LimitKind = 'session' | 'weekly' | 'opus' | 'sonnet' | 'any'
+
+/** The API failures a turn can end with (CLAUDE_CODE_MAX_RETRIES=0: the final error, no retry). */
+export type ApiFailure = 401 | 500 | 529
 
 /** The control file's content; every field is optional and a missing file means "not exhausted". */
 export interface SimControl {
@@ -29,10 +35,17 @@ export interface SimControl {
   limit?: LimitKind
   /** Also open the `/rate-limit-options` menu after the banner. */
   menu?: boolean
+  /** With `exhausted`: the turn's first request works (its tool call runs), the next meets the limit. */
+  limit_after_tool?: boolean
+  /** Every turn ends with this API error instead (500, 529: server_error; 401: authentication_failed). */
+  error?: ApiFailure
+  /** Turns complete, and the usage warning shows this percentage of the 5-hour limit used. */
+  warning?: number
 }
 
 const ERAS = new Set<string>(['legacy', '2.0', '2.1'])
 const LIMITS = new Set<string>(['session', 'weekly', 'opus', 'sonnet', 'any'])
+const FAILURES = new Set<unknown>([401, 500, 529])
 const LOCK_WAIT_MS = 5000
 const LOCK_STALE_MS = 10_000
 
@@ -53,6 +66,9 @@ export function sanitizeControl(value: unknown): SimControl {
   if (typeof raw.banner === 'string' && ERAS.has(raw.banner)) control.banner = raw.banner as BannerEra
   if (typeof raw.limit === 'string' && LIMITS.has(raw.limit)) control.limit = raw.limit as LimitKind
   if (typeof raw.menu === 'boolean') control.menu = raw.menu
+  if (typeof raw.limit_after_tool === 'boolean') control.limit_after_tool = raw.limit_after_tool
+  if (FAILURES.has(raw.error)) control.error = raw.error as ApiFailure
+  if (typeof raw.warning === 'number' && raw.warning > 0 && raw.warning < 100) control.warning = Math.round(raw.warning)
   return control
 }
 
@@ -80,12 +96,13 @@ export interface TurnGate {
 }
 
 /**
- * Decides at the start of a turn: refused when `exhausted` is true or the budget is at 0; otherwise
- * allowed, taking one unit of `turns_left` when a budget is set.
+ * Decides at the start of a turn: refused when `exhausted` is true (unless the limit waits for the
+ * tool call) or the budget is at 0; otherwise allowed, taking one unit of `turns_left` when a
+ * budget is set.
  */
 export async function claimTurn(configDir: string): Promise<TurnGate> {
   const first = await readSimControl(configDir)
-  if (first.exhausted === true) return {allowed: false, control: first}
+  if (first.exhausted === true) return {allowed: first.limit_after_tool === true, control: first}
   if (first.turns_left === undefined) return {allowed: true, control: first}
 
   // Several sessions share one account: the read-decrement-write must be one step across processes,

@@ -5,8 +5,8 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {appendFile, mkdir, readdir, readFile, stat} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
-/** The Claude Code version the simulator claims in records and `--version`. */
-export const SIM_VERSION = '2.1.150'
+/** The Claude Code version the simulator claims in records and `--version`: the one it is held to. */
+export const SIM_VERSION = '2.1.328'
 
 const UUID_PATTERN = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/i
 
@@ -33,10 +33,16 @@ export function transcriptPathFor(configDir: string, cwd: string, sessionId: str
 /** The text of the synthetic record of an API failure, and the 2.1 tags it carries. */
 export interface ApiErrorRecord {
   text: string
-  /** `error` field (`rate_limit`); absent in records of older versions. */
+  /** `error` field (`rate_limit`, `server_error`, `authentication_failed`); absent in records of older versions. */
   error?: string
-  /** `apiErrorStatus` field (429); absent in records of older versions. */
+  /** `apiErrorStatus` field (429, 500, 529, 401); absent in records of older versions. */
   status?: number
+  /** `apiErrorType`: the API's error type (`rate_limit_error`, `api_error`, `overloaded_error`, `authentication_error`). */
+  type?: string
+  /** `apiError` (`usage_limit_reached` for a usage limit). */
+  apiError?: string
+  /** `apiErrorParams` (`{rate_limit_info: {…}}` for a usage limit). */
+  params?: Record<string, unknown>
 }
 
 const EMPTY_USAGE = {input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, server_tool_use: {web_search_requests: 0}, service_tier: null}
@@ -96,6 +102,9 @@ export class TranscriptWriter {
     const extra: Record<string, unknown> = {isApiErrorMessage: true}
     if (record.error !== undefined) extra.error = record.error
     if (record.status !== undefined) extra.apiErrorStatus = record.status
+    if (record.type !== undefined) extra.apiErrorType = record.type
+    if (record.apiError !== undefined) extra.apiError = record.apiError
+    if (record.params !== undefined) extra.apiErrorParams = record.params
     await this.message('assistant', message, extra)
   }
 

@@ -1,25 +1,31 @@
 // One simulated turn, as this tool sees a real one: the prompt is recorded, the account's control
 // file decides whether the "API" answers, the work takes a while (a tool call, then the reply), the
-// transcript grows, and Stop fires — or the limit banner, the synthetic record and StopFailure end
-// it. Nothing from the prompt is ever executed: it is only shown and recorded.
+// transcript grows, and Stop fires — or the limit banner (or an API error), the synthetic record
+// and StopFailure end it, as the real 2.1.328 does (test/fixtures/real). Nothing from the prompt is
+// ever executed: it is only shown and recorded.
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {limitNotice, type LimitNotice} from './banner.js'
-import {claimTurn, exhaustedMidTurn, type SimControl} from './control.js'
+import {defaultResetAt, failureNotice, type FailureNotice, formatResetClock, limitNotice, type LimitNotice} from './banner.js'
+import {type ApiFailure, claimTurn, exhaustedMidTurn, type SimControl} from './control.js'
 import type {HookRunner} from './hooks.js'
 import type {TranscriptWriter} from './transcript.js'
-import {assistantLines, INTERRUPTED_LINE, noticeLines, toolCallLabel, toolLines} from './views.js'
+import {assistantLines, INTERRUPTED_LINE, noticeLines, toolCallLabel, toolLines, turnEndLine, type UiStyle} from './views.js'
 
 /** How a turn shows progress; the headless `-p` mode passes one that shows nothing. */
 export interface TurnUi {
   show(lines: string[]): void
   busy(on: boolean): void
+  /** The empty input's placeholder after a failed turn; null clears it. */
+  placeholder(text: string | null): void
+  /** The right-aligned row above the input (the usage warning); null clears it. */
+  status(text: string | null): void
 }
 
 /** How a turn ended. */
 export type TurnOutcome =
   | {kind: 'done'; reply: string}
   | {kind: 'limit'; notice: LimitNotice; control: SimControl}
+  | {kind: 'failed'; notice: FailureNotice}
   | {kind: 'interrupted'}
 
 /** What a conversation needs from its process. */
@@ -31,6 +37,9 @@ export interface ConversationDeps {
   turnMs: number
   timeZone: string
   now: () => Date
+  style: UiStyle
+  /** ANTHROPIC_BASE_URL, which server errors name. */
+  gateway: string | undefined
 }
 
 const TOOL = {input: {command: 'ls', description: 'List the files in the working directory'}, name: 'Bash', result: '(simulated: nothing was run)'}
@@ -59,24 +68,33 @@ export class Conversation {
     await deps.transcript.userPrompt(prompt)
     this.pendingPrompt ??= prompt
     await deps.hooks.fire('UserPromptSubmit', {prompt})
+    ui.placeholder(null)
+    ui.status(null)
     ui.busy(true)
     try {
       const gate = await claimTurn(deps.configDir)
+      if (gate.control.error !== undefined) {
+        await sleep(Math.min(deps.turnMs / 4, 400), undefined, {signal})
+        return await this.fail(gate.control.error, ui)
+      }
+
       if (!gate.allowed) {
         await sleep(Math.min(deps.turnMs / 4, 400), undefined, {signal})
-        return await this.limit(gate.control, ui, started)
+        return await this.limit(gate.control, ui)
       }
 
       await sleep(deps.turnMs / 2, undefined, {signal})
-      ui.show(toolLines(toolCallLabel(TOOL.name, TOOL.input), TOOL.result))
+      ui.show(toolLines(toolCallLabel(TOOL.name, TOOL.input), TOOL.result, deps.style))
       await deps.transcript.toolCall(TOOL.name, TOOL.input, TOOL.result)
       const cut = await exhaustedMidTurn(deps.configDir)
-      if (cut) return await this.limit(cut, ui, started)
+      if (cut) return await this.limit(cut, ui)
 
       await sleep(deps.turnMs / 2, undefined, {signal})
       const reply = `Done: ${firstWords(this.pendingPrompt ?? prompt)}`
       await deps.transcript.assistantText(reply)
-      ui.show(assistantLines(reply))
+      const end = deps.now()
+      ui.show([...assistantLines(reply, deps.style), ...(deps.style === 'modern' ? ['', turnEndLine((end.getTime() - started) / 1000, end, deps.timeZone)] : [])])
+      if (gate.control.warning !== undefined) ui.status(this.warning(gate.control, end))
       ui.busy(false)
       this.pendingPrompt = null
       await deps.hooks.fire('Stop', {last_assistant_message: reply, stop_hook_active: false})
@@ -92,24 +110,43 @@ export class Conversation {
     }
   }
 
-  private async limit(control: SimControl, ui: TurnUi, started: number): Promise<TurnOutcome> {
+  /** `You've used 93% of your 5-hour limit · resets 10:06pm (UTC)`: 2.1.328's usage warning. */
+  private warning(control: SimControl, now: Date): string {
+    const resetAt = control.reset_at ? new Date(control.reset_at) : defaultResetAt(now)
+    const reset = control.reset === undefined ? formatResetClock(resetAt, this.deps.timeZone, now) : control.reset
+    return `You've used ${control.warning}% of your 5-hour limit${reset ? ` · resets ${reset}` : ''}`
+  }
+
+  // 2.1.328 draws the banner under the prompt or tool line and nothing after it: no `✻ … for Ns`
+  // line, and StopFailure carries no `error_details` (test/fixtures/real/2.1.328).
+  private async limit(control: SimControl, ui: TurnUi): Promise<TurnOutcome> {
     const {deps} = this
     const notice = limitNotice(control, deps.now(), deps.timeZone)
     await deps.transcript.apiError({
       text: notice.recordText,
-      ...(notice.tagged ? {error: 'rate_limit', status: 429} : {}),
+      ...(notice.tagged ? {apiError: 'usage_limit_reached', error: 'rate_limit', params: {rate_limit_info: notice.rateLimitInfo}, status: 429, type: 'rate_limit_error'} : {}),
     })
-    const lines = noticeLines(notice.followUp ? [notice.banner, notice.followUp] : [notice.banner])
-    if (notice.hookEvent === 'StopFailure') lines.push('', `✻ Cooked for ${Math.round((deps.now().getTime() - started) / 1000)}s`)
-    ui.show(lines)
+    ui.show(noticeLines(notice.followUp ? [notice.banner, notice.followUp] : [notice.banner]))
     ui.busy(false)
     if (notice.hookEvent === 'StopFailure') {
-      await deps.hooks.fire('StopFailure', {error: 'rate_limit', error_details: '429 Too Many Requests', last_assistant_message: notice.banner}, 'rate_limit')
+      await deps.hooks.fire('StopFailure', {error: 'rate_limit', last_assistant_message: notice.banner}, 'rate_limit')
     } else {
       // Before StopFailure existed (2.1.78), a turn cut by the limit ended with a plain Stop.
       await deps.hooks.fire('Stop', {stop_hook_active: false})
     }
 
     return {control, kind: 'limit', notice}
+  }
+
+  /** A request that failed for good (CLAUDE_CODE_MAX_RETRIES=0): the error, its record, StopFailure. */
+  private async fail(failure: ApiFailure, ui: TurnUi): Promise<TurnOutcome> {
+    const {deps} = this
+    const notice = failureNotice(failure, deps.gateway)
+    await deps.transcript.apiError({error: notice.error, status: notice.status, text: notice.text, type: notice.type})
+    ui.show(notice.shape === 'bullet' ? assistantLines(notice.text, deps.style) : noticeLines([notice.text]))
+    ui.placeholder(notice.placeholder)
+    ui.busy(false)
+    await deps.hooks.fire('StopFailure', {error: notice.error, last_assistant_message: notice.text}, notice.error)
+    return {kind: 'failed', notice}
   }
 }

@@ -1,6 +1,7 @@
 // What the simulated screen shows, as pure functions of a width: Claude Code's visual vocabulary
-// (`❯`/`>` prompts, `⏺` assistant lines, `⎿` tool and error lines, the `✻` spinner, the
-// `⏵⏵ bypass permissions on` footer) and its modals, worded as reference §1 and §3.3 quote them.
+// (`❯`/`>` prompts, `●` assistant lines (`⏺` before 2.1), `⎿` error lines, the `✻` spinner and
+// turn-end line, the `⏵⏵ … (shift+tab to cycle)` footer) and its first-launch screens, drawn as the
+// real 2.1.328 draws them (test/fixtures/real/2.1.328; the classic style keeps the 1.x/2.0 look).
 import type {HistoryEntry} from './transcript.js'
 
 /** `modern`: 2.1's `❯` prompt between rules; `classic`: the boxed `>` prompt of 1.x/2.0. */
@@ -10,9 +11,15 @@ export type UiStyle = 'modern' | 'classic'
 export interface ModalSpec {
   body: string[]
   options: string[]
-  hint: string
+  /** The last line (`Enter to confirm · Esc to cancel`); the theme picker has none. */
+  hint: string | null
   cancel: number
-  boxed: boolean
+  /** Columns the text is indented by (2.1.328: 1 for folder trust, 2 for the bypass warning). */
+  indent: number
+  /** Options shown as `1. …` (the `/rate-limit-options` menu); 2.1.328's first-launch screens are not numbered. */
+  numbered?: boolean
+  /** A screen drawn its own way (the theme picker); else the rule, body, options and hint. */
+  draw?: (selected: number, width: number) => string[]
 }
 
 export const SPINNER_LINE = '✻ Thinking… (esc to interrupt)'
@@ -75,7 +82,7 @@ export function boxed(lines: string[], width: number): string[] {
 /** The header printed once at start. */
 export function welcomeLines(style: UiStyle, facts: {version: string; model: string; cwd: string; width: number}): string[] {
   if (style === 'modern') {
-    return [` ▐▛███▜▌   Claude Code v${facts.version} (simulated)`, `▝▜█████▛▘  ${facts.model} · Claude Max`, `  ▘▘ ▝▝    ${facts.cwd}`]
+    return [` ▐▛███▛█   Claude Code v${facts.version} (simulated)`, `▝▜██████▀  ${facts.model} · Claude Max`, ` ▝▝   ▝▝   ${facts.cwd}`]
   }
 
   const content = ['✻ Welcome to Claude Code! (simulated)', '', '  /help for help, /status for your current setup', '', `  cwd: ${facts.cwd}`]
@@ -90,15 +97,22 @@ export function promptEchoLines(style: UiStyle, text: string): string[] {
   return ['', `${marker} ${first}`, ...rest.map((line) => `  ${line}`)]
 }
 
-/** An assistant message block (`⏺ text`). */
-export function assistantLines(text: string): string[] {
+/** An assistant message block: `● text` (2.1.328), `⏺ text` (classic). */
+export function assistantLines(text: string, style: UiStyle = 'modern'): string[] {
   const [first = '', ...rest] = sanitizeForScreen(text).split('\n')
-  return ['', `⏺ ${first}`, ...rest.map((line) => `  ${line}`)]
+  return ['', `${style === 'modern' ? '●' : '⏺'} ${first}`, ...rest.map((line) => `  ${line}`)]
 }
 
-/** A tool call block: `⏺ Name(arg)` then its `⎿` result line. */
-export function toolLines(call: string, result: string): string[] {
+/** A finished tool call: 2.1.328 folds a Bash call into `Ran 1 shell command`; classic shows `⏺ Name(arg)` and its `⎿` result. */
+export function toolLines(call: string, result: string, style: UiStyle = 'modern'): string[] {
+  if (style === 'modern') return ['', `  ${call.startsWith('Bash(') ? 'Ran 1 shell command' : sanitizeForScreen(call)}`]
   return ['', `⏺ ${sanitizeForScreen(call)}`, `  ⎿  ${sanitizeForScreen(result)}`]
+}
+
+/** The line 2.1.328 prints when a turn ends normally (never after a limit banner): `✻ Worked for 14s · done 8:06 PM`. */
+export function turnEndLine(seconds: number, at: Date, timeZone: string): string {
+  const clock = new Intl.DateTimeFormat('en-US', {hour: 'numeric', hour12: true, minute: '2-digit', timeZone}).format(at).replace(/\u202F/g, ' ')
+  return `✻ Worked for ${Math.max(1, Math.round(seconds))}s · done ${clock}`
 }
 
 /** A message under the `⎿` of the current turn (errors, limit banners), continuation lines aligned. */
@@ -112,7 +126,7 @@ export function toolCallLabel(name: string, input: Record<string, unknown>): str
   return `${name}(${typeof arg === 'string' ? arg : JSON.stringify(arg)})`
 }
 
-/** A resumed conversation's past messages, drawn as they were. */
+/** A resumed conversation's past messages, drawn as they were (old limit banners included). */
 export function historyLines(style: UiStyle, entries: HistoryEntry[]): string[] {
   return entries.flatMap((entry): string[] => {
     switch (entry.kind) {
@@ -121,11 +135,11 @@ export function historyLines(style: UiStyle, entries: HistoryEntry[]): string[] 
       }
 
       case 'assistant': {
-        return assistantLines(entry.text)
+        return assistantLines(entry.text, style)
       }
 
       case 'tool': {
-        return ['', `⏺ ${sanitizeForScreen(toolCallLabel(entry.name, entry.input))}`]
+        return style === 'modern' ? toolLines(toolCallLabel(entry.name, entry.input), '', style) : ['', `⏺ ${sanitizeForScreen(toolCallLabel(entry.name, entry.input))}`]
       }
 
       case 'error': {
@@ -139,20 +153,36 @@ export function historyLines(style: UiStyle, entries: HistoryEntry[]): string[] 
   })
 }
 
-/** The footer line under the prompt. */
-export function footerLine(bypass: boolean, notice: string | null): string {
+/** The footer line under the prompt: 2.1.328's permission mode line, or the classic `? for shortcuts`. */
+export function footerLine(bypass: boolean, notice: string | null, style: UiStyle = 'modern'): string {
   if (notice) return `  ${notice}`
-  return bypass ? '  ⏵⏵ bypass permissions on (shift+tab to cycle)' : '  ? for shortcuts'
+  if (bypass) return '  ⏵⏵ bypass permissions on (shift+tab to cycle)'
+  return style === 'modern' ? '  ⏵⏵ auto mode on (shift+tab to cycle)' : '  ? for shortcuts'
+}
+
+/** What the live region shows besides the typed text. */
+export interface RegionState {
+  buffer: string
+  busy: boolean
+  footer: string
+  width: number
+  /** Shown dimmed in an empty input after a failed turn (`Resend your message to try again`). */
+  placeholder?: string | null
+  /** A right-aligned row above the input (the usage warning), until the next turn. */
+  status?: string | null
 }
 
 /** The live part under the conversation: spinner when busy, the input prompt with its cursor, the footer. */
-export function promptRegion(style: UiStyle, state: {buffer: string; busy: boolean; footer: string; width: number}): string[] {
-  const head = state.busy ? ['', SPINNER_LINE, ''] : ['']
+export function promptRegion(style: UiStyle, state: RegionState): string[] {
+  const status = state.status ? [' '.repeat(Math.max(0, state.width - visibleWidth(state.status))) + state.status] : []
+  const head = state.busy ? ['', SPINNER_LINE, '', ...status] : ['', ...status]
   const marker = style === 'modern' ? '❯ ' : '> '
   const room = Math.max(4, state.width - (style === 'modern' ? 3 : 7))
   const chars = [...sanitizeForScreen(state.buffer)]
   const shown = chars.length > room ? `…${chars.slice(chars.length - room + 1).join('')}` : chars.join('')
-  if (style === 'modern') return [...head, rule(state.width), `${marker}${shown}${INVERSE_SPACE}`, rule(state.width), state.footer]
+  const hint = [...(state.placeholder ?? '')]
+  const input = shown === '' && hint.length > 0 ? `\u001B[7m${hint[0]}\u001B[27m\u001B[2m${hint.slice(1).join('')}\u001B[22m` : `${shown}${INVERSE_SPACE}`
+  if (style === 'modern') return [...head, rule(state.width), `${marker}${input}`, rule(state.width), state.footer]
   const inner = Math.max(1, state.width - 4)
   const line = `${marker}${shown}`
   return [
@@ -164,15 +194,16 @@ export function promptRegion(style: UiStyle, state: {buffer: string; busy: boole
   ]
 }
 
-/** A modal with the option at `selected` marked `❯`. */
+/** A modal with the option at `selected` marked `❯`, under a rule, as 2.1.328 draws its menus. */
 export function modalLines(spec: ModalSpec, selected: number, width: number): string[] {
-  const options = spec.options.map((option, index) => `${index === selected ? '❯' : ' '} ${index + 1}. ${option}`)
-  if (spec.boxed) return [...boxed([...spec.body, '', ...options, ''], Math.min(width, 100)), `   ${spec.hint}`]
-  const body = spec.body.flatMap((line) => (line === '' ? [''] : wrapText(line, width - 2))).map((line) => (line ? ` ${line}` : ''))
-  return [rule(width), ...body, '', ...options.map((line) => ` ${line}`), '', ` ${spec.hint}`]
+  if (spec.draw) return spec.draw(selected, width)
+  const pad = ' '.repeat(spec.indent)
+  const options = spec.options.map((option, index) => `${pad}${index === selected ? '❯' : ' '} ${spec.numbered ? `${index + 1}. ` : ''}${option}`)
+  const body = spec.body.flatMap((line) => (line === '' ? [''] : wrapText(line, width - spec.indent - 1))).map((line) => (line ? `${pad}${line}` : ''))
+  return [rule(width), ...body, '', ...options, ...(spec.hint === null ? [] : ['', `${pad}${spec.hint}`])]
 }
 
-/** The folder-trust modal of a folder never trusted in this config dir. */
+/** The folder-trust screen of a folder never trusted in this config dir; its default answer exits. */
 export function trustModal(cwd: string): ModalSpec {
   return {
     body: [
@@ -186,10 +217,10 @@ export function trustModal(cwd: string): ModalSpec {
       '',
       'Security guide',
     ],
-    boxed: false,
-    cancel: 1,
+    cancel: 0,
     hint: 'Enter to confirm · Esc to cancel',
-    options: ['Yes, I trust this folder', 'No, exit'],
+    indent: 1,
+    options: ['No, exit', 'Yes, I trust this folder'],
   }
 }
 
@@ -205,17 +236,69 @@ export const BYPASS_MODAL: ModalSpec = {
     '',
     'https://code.claude.com/docs/en/security',
   ],
-  boxed: true,
   cancel: 0,
-  hint: 'Enter to confirm · Esc to exit',
+  hint: 'Enter to confirm · Esc to cancel',
+  indent: 2,
   options: ['No, exit', 'Yes, I accept'],
+}
+
+const THEMES = ['Auto (match terminal)', 'Dark mode', 'Light mode', 'Dark mode (colorblind-friendly)', 'Light mode (colorblind-friendly)', 'Dark mode (ANSI colors only)', 'Light mode (ANSI colors only)']
+const WELCOME_ART = [
+  '     *                                       █████▓▓░',
+  '                                 *         ███▓░     ░░',
+  '            ░░░░░░                        ███▓░',
+  '    ░░░   ░░░░░░░░░░                      ███▓░',
+  '   ░░░░░░░░░░░░░░░░░░░    *                ██▓░░      ▓',
+  '                                             ░▓▓███▓▓░',
+  ' *                                 ░░░░',
+  '                                 ░░░░░░░░',
+  '                               ░░░░░░░░░░░░░░░░',
+  '       █████████                                        *',
+  '      ██▄█████▄██                        *',
+  '       █████████      *',
+  '.......█ █   █ █..........................................',
+]
+
+/**
+ * The theme picker of a home that never completed onboarding (no `hasCompletedOnboarding`): the
+ * first screen 2.1.328 shows there. No input box and no `Enter to confirm` line; SessionStart waits
+ * until it is answered.
+ */
+export function themePicker(version: string): ModalSpec {
+  const draw = (selected: number, width: number): string[] => {
+    const dashes = ` ${'╌'.repeat(Math.max(1, width - 2))}`
+    return [
+      `Welcome to Claude Code v${version}`,
+      '..........................................................',
+      '',
+      ...WELCOME_ART,
+      '',
+      " Let's get started.",
+      '',
+      ' Choose the text style that looks best with your terminal',
+      ' To change this later, run /theme',
+      '',
+      ...THEMES.map((theme, index) => ` ${index === selected ? '❯' : ' '} ${index === 0 ? '✔' : ' '} ${theme}`),
+      '',
+      dashes,
+      '  1  function greet() {',
+      '  2 -  console.log("Hello, World!");',
+      '  2 +  console.log("Hello, Claude!");',
+      '  3  }',
+      dashes,
+      '  Syntax theme: Monokai Extended (ctrl+t to disable)',
+    ]
+  }
+
+  return {body: [], cancel: -1, draw, hint: null, indent: 1, options: THEMES}
 }
 
 /** The `/rate-limit-options` menu of 2.1.6x+. */
 export const RATE_LIMIT_MENU: ModalSpec = {
   body: ['What do you want to do?'],
-  boxed: false,
   cancel: 0,
+  indent: 1,
+  numbered: true,
   hint: 'Enter to confirm · Esc to cancel',
   options: ['Stop and wait for limit to reset', 'Add funds to continue with extra usage', 'Upgrade your plan'],
 }

@@ -42,8 +42,11 @@ export interface RealPool extends Sandbox {
   tmux: (args: string[]) => string
   /** Kills a session and waits until its Claude Code has exited (it writes its files on the way out). */
   close: (session: string) => Promise<void>
-  /** Runs `claude <args>` by hand in a new session outside the pool (a dedicated session, a probe). */
-  launchBy: (session: string, account: 'main' | 'backup', args: string[], cwd?: string) => void
+  /**
+   * Runs `claude <args>` by hand in a new session outside the pool (a dedicated session, a probe),
+   * under the home `<sandbox>/<account>` (main, backup, or one a test made beside them).
+   */
+  launchBy: (session: string, account: string, args: string[], cwd?: string) => void
   stop: () => Promise<void>
 }
 
