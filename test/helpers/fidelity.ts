@@ -118,7 +118,10 @@ export interface Observation {
   resetsAt: number | null
   /** The classifier's reading of the pane when it was recorded (kept for the record; it may be wrong). */
   paneVerdict: Pick<Classification, 'verdict' | 'scope' | 'pattern'>
-  /** The verdict `quota check` reaches from the pane, the newest hook record and the transcript together. */
+  /**
+   * The verdict of the pane, the newest hook record and the transcript together (combineSignals, as
+   * `quota check` reads a session before its own rule for a freshly resumed conversation).
+   */
   combinedVerdict: Classification['verdict']
   /** The hook records, volatile fields masked. */
   hooks: Record<string, unknown>[]

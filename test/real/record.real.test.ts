@@ -37,8 +37,9 @@ afterAll(async () => {
 })
 
 /** The screen each scenario ends on (waited for before the capture). */
+const TURN_END = /● DONE[\s\S]*✻ .+ for \d[\dms ]* · done \d/
 const SCREENS: Record<ScenarioName, RegExp> = {
-  bash: /DONE/,
+  bash: TURN_END,
   'error-401': /Not logged in · Please run \/login/,
   'error-500': /API Error: 500/,
   'error-529': /API Error: 529/,
@@ -50,8 +51,8 @@ const SCREENS: Record<ScenarioName, RegExp> = {
   'modal-theme': /Let's get started\.[\s\S]*Choose the text style[\s\S]*Syntax theme/,
   'modal-trust': /Quick safety check: Is this a project you created or one you trust\?[\s\S]*Yes, I trust this folder/,
   'resumed-after-limit': /You've hit your 5-hour limit/,
-  text: /DONE/,
-  'usage-warning': /You've used 93% of your 5-hour limit/,
+  text: TURN_END,
+  'usage-warning': new RegExp(`${TURN_END.source}[\\s\\S]*You've used 93% of your 5-hour limit`),
 }
 
 /** The fake API's answer to a scenario's requests (the marker in the first prompt names it). */
@@ -117,15 +118,18 @@ function homeWithout(p: RealPool, gap: 'onboarding' | 'trust' | 'bypass'): strin
   return name
 }
 
-/** The pane once it stops changing (the real binary redraws for a moment after its hooks fire). */
+/**
+ * The pane once it stops changing and no hook runs any more: the real binary writes the hook's
+ * record before the hook process ends, and shows `(running Stop hook · 19s …)` until it does.
+ */
 async function settledPane(p: RealPool, session: string): Promise<string> {
   let previous = ''
   return waitFor(async () => {
     const now = await p.pane(session)
-    const same = now === previous
+    const same = now === previous && !/running \w+ hooks?/.test(now)
     previous = now
     return same ? now : ''
-  }, 20_000, 800)
+  }, 30_000, 800)
 }
 
 async function runScenario(p: RealPool, scenario: Scenario, hooksFile: string, resets: Partial<Record<ScenarioName, number>>, homes: Record<string, string>): Promise<Observation> {

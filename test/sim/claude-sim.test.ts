@@ -169,10 +169,10 @@ describe('simulated claude: turns, transcript, hooks', () => {
     expect(chain.at(-1)).toMatchObject({message: {content: [{text: 'Done: first task: build the parser', type: 'text'}], role: 'assistant', stop_reason: 'end_turn'}, type: 'assistant'})
     expect(chain.some((r) => JSON.stringify(r.message.content).includes('"tool_use"'))).toBe(true)
 
+    // The screen as 2.1.328 draws a finished turn: the folded tool call, the answer, the turn-end line
     const pane = await waitForScreen(session, '⏵⏵ bypass permissions on (shift+tab to cycle)')
     expect(pane).toContain('❯ first task: build the parser')
-    expect(pane).toContain('⏺ Done: first task: build the parser')
-    expect(pane).toContain('  ⎿  ')
+    expect(pane).toMatch(/\n {2}Ran 1 shell command\n\n● Done: first task: build the parser\n\n✻ Worked for \d+s · done \d{1,2}:\d\d [AP]M\n/)
     expect(pane).not.toContain('Quick safety check')
     expect(pane).not.toContain('WARNING: Claude Code running in Bypass Permissions mode')
 
@@ -220,7 +220,7 @@ describe('simulated claude: resume', () => {
     const session = await launch(w, ['--dangerously-skip-permissions', '--settings', w.settings, '--resume', id])
     const [start] = await waitForHooks(w, 'SessionStart')
     expect(start).toMatchObject({session_id: id, source: 'resume', transcript_path: path})
-    expect(await waitForScreen(session, '⏺ Done: write the changelog')).toContain('❯ write the changelog')
+    expect(await waitForScreen(session, '● Done: write the changelog')).toContain('❯ write the changelog')
 
     await typeLine(session, 'Continue where you left off.')
     await waitForHooks(w, 'Stop')
@@ -263,15 +263,22 @@ describe('simulated claude: usage limit', () => {
     // When a task is launched there
     const session = await launch(w, ['--dangerously-skip-permissions', '--settings', w.settings, '--session-id', id, 'refactor the billing module'])
 
-    // Then the limit ends the turn: banner, synthetic record, StopFailure, and no Stop
+    // Then the limit ends the turn as 2.1.328 ends it: the banner right under the prompt and nothing
+    // after it, the synthetic record with the limit's window and instant, StopFailure without
+    // error_details, and no Stop
     const [failure] = await waitForHooks(w, 'StopFailure')
-    const banner = "You've hit your session limit · resets 3pm (Europe/Paris)"
+    const banner = "You've hit your 5-hour limit · resets 3pm (Europe/Paris)"
     expect(failure).toMatchObject({error: 'rate_limit', hook_event_name: 'StopFailure', last_assistant_message: banner, session_id: id})
-    expect(failure).toHaveProperty('error_details')
-    expect(await waitForScreen(session, banner)).toContain(`  ⎿  ${banner}`)
+    expect(failure).not.toHaveProperty('error_details')
+    const pane = await waitForScreen(session, banner)
+    expect(pane).toContain(`❯ refactor the billing module\n  ⎿  ${banner}\n`)
+    expect(pane).not.toMatch(/✻ \w+ for \d+s/)
     const path = transcriptPathFor(w.account, w.project, id)
     expect(messages(path).at(-1)).toMatchObject({
+      apiError: 'usage_limit_reached',
+      apiErrorParams: {rate_limit_info: {isUsingOverage: false, overageDisabledReason: 'org_level_disabled', overageStatus: 'rejected', rateLimitType: 'five_hour', status: 'rejected'}},
       apiErrorStatus: 429,
+      apiErrorType: 'rate_limit_error',
       error: 'rate_limit',
       isApiErrorMessage: true,
       message: {content: [{text: banner, type: 'text'}], model: '<synthetic>', role: 'assistant'},
@@ -305,7 +312,7 @@ describe('simulated claude: usage limit', () => {
     const [failure] = await waitForHooks(w, 'StopFailure')
     expect(failure?.last_assistant_message).toBe("You've hit your weekly limit · resets Mon 12:00am")
     const pane = await screen(session)
-    expect(pane.indexOf('⏺ Bash(ls)')).toBeLessThan(pane.indexOf("You've hit your weekly limit"))
+    expect(pane).toContain("  Ran 1 shell command\n  ⎿  You've hit your weekly limit · resets Mon 12:00am\n")
     expect(hookEvents(w, 'Stop')).toEqual([])
     await typeLine(session, '/exit')
   })
@@ -326,7 +333,7 @@ describe('simulated claude: usage limit', () => {
     // Then three complete and one hits the limit; the budget is spent
     await waitFor(() => hookEvents(w, 'Stop').length + hookEvents(w, 'StopFailure').length >= 4)
     expect(hookEvents(w, 'Stop')).toHaveLength(3)
-    expect(hookEvents(w, 'StopFailure')).toMatchObject([{error: 'rate_limit', last_assistant_message: "You've hit your session limit · resets 9pm (UTC)"}])
+    expect(hookEvents(w, 'StopFailure')).toMatchObject([{error: 'rate_limit', last_assistant_message: "You've hit your 5-hour limit · resets 9pm (UTC)"}])
     expect(JSON.parse(readFileSync(join(w.account, 'sim-control.json'), 'utf8'))).toMatchObject({turns_left: 0})
     await typeLine(a, '/exit')
     await typeLine(b, '/exit')
@@ -351,42 +358,67 @@ describe('simulated claude: usage limit', () => {
 })
 
 describe('simulated claude: first-launch modals', () => {
-  it('shows folder trust then the bypass warning on a fresh config dir, records the answers, and not again', async () => {
+  it('shows the theme picker, folder trust, then the bypass warning on a fresh config dir, records the answers, and not again', async () => {
     const w = world({accepted: false})
     const session = await launch(w, ['--dangerously-skip-permissions', '--settings', w.settings])
 
+    // The theme picker (no hasCompletedOnboarding): no input box, no Enter-to-confirm line, no SessionStart
+    const picker = await waitForScreen(session, 'Syntax theme: Monokai Extended (ctrl+t to disable)')
+    expect(picker).toContain("Let's get started.")
+    expect(picker).toContain(' ❯ ✔ Auto (match terminal)\n     Dark mode\n     Light mode\n')
+    expect(picker).not.toContain('Enter to confirm')
+    expect(picker).not.toMatch(/^─+\n❯ /m)
+    expect(hookEvents(w)).toEqual([])
+    await sendKey(session, 'Down')
+    await waitForScreen(session, ' ❯   Dark mode')
+    await sendKey(session, 'Enter')
+
+    // Folder trust, its default answer "No, exit" first
     const trust = await waitForScreen(session, 'Quick safety check: Is this a project you created or one you trust?')
-    expect(trust).toContain('❯ 1. Yes, I trust this folder')
-    expect(trust).toContain('2. No, exit')
+    expect(trust).toContain(' Accessing workspace:\n\n ' + w.project)
+    expect(trust).toContain(' ❯ No, exit\n   Yes, I trust this folder\n\n Enter to confirm · Esc to cancel')
+    await sendKey(session, 'Down')
+    await waitForScreen(session, ' ❯ Yes, I trust this folder')
     await sendKey(session, 'Enter')
 
     const warning = await waitForScreen(session, 'WARNING: Claude Code running in Bypass Permissions mode')
-    expect(warning).toContain('❯ 1. No, exit')
-    expect(warning).toMatch(/ {2}2\. Yes, I accept/)
+    expect(warning).toContain('  ❯ No, exit\n    Yes, I accept\n\n  Enter to confirm · Esc to cancel')
     expect(hookEvents(w)).toEqual([])
     await sendKey(session, 'Down')
-    await waitForScreen(session, '❯ 2. Yes, I accept')
+    await waitForScreen(session, '❯ Yes, I accept')
     await sendKey(session, 'Enter')
 
     await waitForHooks(w, 'SessionStart')
     await waitForScreen(session, '⏵⏵ bypass permissions on')
     expect(JSON.parse(readFileSync(join(w.account, 'settings.json'), 'utf8'))).toMatchObject({skipDangerousModePermissionPrompt: true})
-    expect(JSON.parse(readFileSync(join(w.account, '.claude.json'), 'utf8'))).toMatchObject({projects: {[w.project]: {hasTrustDialogAccepted: true}}})
+    expect(JSON.parse(readFileSync(join(w.account, '.claude.json'), 'utf8'))).toMatchObject({hasCompletedOnboarding: true, projects: {[w.project]: {hasTrustDialogAccepted: true}}, theme: 'dark mode'})
     await typeLine(session, '/exit')
 
     const again = await launch(w, ['--dangerously-skip-permissions', 'hello'])
-    const pane = await waitForScreen(again, '⏺ Done: hello')
+    const pane = await waitForScreen(again, '● Done: hello')
+    expect(pane).not.toContain("Let's get started.")
     expect(pane).not.toContain('Quick safety check')
     expect(pane).not.toContain('Bypass Permissions mode')
     await typeLine(again, '/exit')
   })
 
-  it('exits with 1 when Enter takes the bypass warning default, and accepts on "2"', async () => {
-    const w = world({accepted: false})
+  it('exits with 1 when Enter takes the trust default or the bypass warning default, and accepts on "2"', async () => {
+    const w = world()
+    await w.ready
+    // Onboarded, but the folder never trusted
+    writeFileSync(join(w.account, '.claude.json'), JSON.stringify({hasCompletedOnboarding: true}))
+    const untrusted = await launch(w, ['--dangerously-skip-permissions', '--settings', w.settings, 'never run'])
+    await waitForScreen(untrusted, ' ❯ No, exit\n   Yes, I trust this folder')
+    await sendKey(untrusted, 'Enter')
+    await waitForScreen(untrusted, /^EXIT=1$/m)
+    expect(hookEvents(w)).toEqual([])
+
+    // Then the bypass warning never answered either
+    writeFileSync(join(w.account, 'settings.json'), '{}')
     const session = await launch(w, ['--dangerously-skip-permissions', '--settings', w.settings, 'never run'])
     await waitForScreen(session, 'Quick safety check')
-    await sendKey(session, 'Enter')
-    await waitForScreen(session, '❯ 1. No, exit')
+    await sendKey(session, '2')
+    await waitForScreen(session, '  ❯ No, exit\n    Yes, I accept')
     await sendKey(session, 'Enter')
     await waitForScreen(session, /^EXIT=1$/m)
     expect(hookEvents(w)).toEqual([])
