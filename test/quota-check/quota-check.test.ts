@@ -37,7 +37,7 @@ describe('quota check', () => {
     expect(first.code, first.stderr).toBe(0)
     expect(first.doc.decision.action).toBe('swap')
     expect(first.doc.swap).toMatchObject({from: 'main', to: 'backup'})
-    expect(first.stderr).toMatch(/\[quota\] swap: trigger_session=ccl-auto-11 pattern=\S+ snippet="[^"]*You've hit your session limit · resets 3pm \(Europe\/Paris\)/)
+    expect(first.stderr).toMatch(/\[quota\] swap: trigger_session=ccl-auto-11 pattern=\S+ snippet="[^"]*You've hit your 5-hour limit · resets 3pm \(Europe\/Paris\)/)
     const {state} = await readStateSnapshot(p.config)
     const reset = Date.parse(first.doc.sessions[0]?.reset_at ?? '')
     expect(Date.parse(state.accounts.main?.exhausted_until ?? '')).toBe(reset + 5 * 60_000)
