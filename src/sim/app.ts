@@ -20,6 +20,7 @@ import {
   promptEchoLines,
   promptRegion,
   RATE_LIMIT_MENU,
+  THEME_VALUES,
   themePicker,
   trustModal,
   type UiStyle,
@@ -103,10 +104,9 @@ class InteractiveSession {
     try {
       // Nothing below runs while a first-launch screen is up: no header, no SessionStart.
       if (options.showThemePicker) {
-        const picker = themePicker(options.version)
-        const theme = await this.ask(picker)
+        const theme = await this.ask(themePicker(options.version))
         if (theme < 0) return 1
-        await recordOnboarding(options.globalConfig, theme === 0 ? 'auto' : (picker.options[theme] ?? 'dark').toLowerCase()).catch(() => {})
+        await recordOnboarding(options.globalConfig, THEME_VALUES[theme] ?? 'auto').catch(() => {})
       }
 
       if (options.showTrustModal) {

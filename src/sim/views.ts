@@ -243,6 +243,8 @@ export const BYPASS_MODAL: ModalSpec = {
 }
 
 const THEMES = ['Auto (match terminal)', 'Dark mode', 'Light mode', 'Dark mode (colorblind-friendly)', 'Light mode (colorblind-friendly)', 'Dark mode (ANSI colors only)', 'Light mode (ANSI colors only)']
+/** The `theme` value 2.1.328 stores for each row of the theme picker. */
+export const THEME_VALUES = ['auto', 'dark', 'light', 'dark-daltonized', 'light-daltonized', 'dark-ansi', 'light-ansi']
 const WELCOME_ART = [
   '     *                                       █████▓▓░',
   '                                 *         ███▓░     ░░',

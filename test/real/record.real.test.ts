@@ -180,7 +180,7 @@ describe(`the real Claude Code against its recorded fixtures (test/fixtures/real
     const homes = {bypass: homeWithout(p, 'bypass'), onboarding: homeWithout(p, 'onboarding'), trust: homeWithout(p, 'trust')}
 
     const observations = await Promise.all(SCENARIOS.map((scenario) => runScenario(p, scenario, hooksFile, resets, homes)))
-    // Nothing a scenario did may reach the other account, but the resumed conversation's home.
+    // No scenario charges the other account, not even the conversation resumed there (nothing typed).
     expect(p.api.mainRequests('backup')).toEqual([])
 
     if (RECORD) {

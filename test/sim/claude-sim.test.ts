@@ -391,7 +391,7 @@ describe('simulated claude: first-launch modals', () => {
     await waitForHooks(w, 'SessionStart')
     await waitForScreen(session, '⏵⏵ bypass permissions on')
     expect(JSON.parse(readFileSync(join(w.account, 'settings.json'), 'utf8'))).toMatchObject({skipDangerousModePermissionPrompt: true})
-    expect(JSON.parse(readFileSync(join(w.account, '.claude.json'), 'utf8'))).toMatchObject({hasCompletedOnboarding: true, projects: {[w.project]: {hasTrustDialogAccepted: true}}, theme: 'dark mode'})
+    expect(JSON.parse(readFileSync(join(w.account, '.claude.json'), 'utf8'))).toMatchObject({hasCompletedOnboarding: true, projects: {[w.project]: {hasTrustDialogAccepted: true}}, theme: 'dark'})
     await typeLine(session, '/exit')
 
     const again = await launch(w, ['--dangerously-skip-permissions', 'hello'])

@@ -5,7 +5,7 @@
 // tool stored them (events, SessionStart source, StopFailure error and text, never error_details),
 // the same transcript fields of the last record and the same combined verdict.
 import {randomUUID} from 'node:crypto'
-import {mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -181,7 +181,6 @@ async function runScenario(scenario: Scenario): Promise<Observation> {
 beforeAll(async () => {
   pool = await makePool({turnMs: 300})
   hooksFile = await ensureHooksSettings(pool.config)
-  mkdirSync(join(pool.dir, 'state'), {recursive: true})
   const results = await Promise.all(SCENARIOS.map(async (scenario) => [scenario.name, await runScenario(scenario)] as const))
   for (const [name, observation] of results) observed.set(name, observation)
 }, 90_000)
