@@ -29,6 +29,9 @@ import {type Answer, type ApiRequest, defaultScript} from './fake-api.js'
 import {makeRealPool, type RealPool, realClaudeBinary, realClaudeVersion, transcriptRecords, waitForPane, waitForSignal} from './bed.js'
 
 const RECORD = process.env.CF_RECORD === '1'
+// Real Claude Codes starting at once, at most: each takes a second or two of CPU to start, and the
+// suite's other real-binary tests run beside this one on the same two cores.
+const PARALLEL = 5
 const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone
 
 let pool: RealPool | undefined
@@ -168,6 +171,21 @@ async function runScenario(p: RealPool, scenario: Scenario, hooksFile: string, r
   })
 }
 
+/** Runs `work` over `items` with at most `limit` at a time; results in the items' order. */
+async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index] as T)
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, () => worker()))
+  return results
+}
+
 describe(`the real Claude Code against its recorded fixtures (test/fixtures/real)${RECORD ? ': recording' : ''}`, () => {
   it('ends every scenario as its fixture says: pane verdict, hook records, transcript fields', async () => {
     const started = Date.now()
@@ -179,7 +197,7 @@ describe(`the real Claude Code against its recorded fixtures (test/fixtures/real
     const hooksFile = await ensureHooksSettings(p.config)
     const homes = {bypass: homeWithout(p, 'bypass'), onboarding: homeWithout(p, 'onboarding'), trust: homeWithout(p, 'trust')}
 
-    const observations = await Promise.all(SCENARIOS.map((scenario) => runScenario(p, scenario, hooksFile, resets, homes)))
+    const observations = await inBatches(SCENARIOS, PARALLEL, (scenario) => runScenario(p, scenario, hooksFile, resets, homes))
     // No scenario charges the other account, not even the conversation resumed there (nothing typed).
     expect(p.api.mainRequests('backup')).toEqual([])
 
