@@ -22,7 +22,8 @@ export interface LimitNotice {
 /** `rate_limit_info` of a 2.1.328 limit record. */
 export interface RateLimitInfo {
   status: 'rejected'
-  resetsAt: number
+  /** Absent when the response named no reset (the banner then shows none either). */
+  resetsAt?: number
   rateLimitType: string
   overageStatus: 'rejected'
   overageDisabledReason?: string
@@ -73,7 +74,7 @@ export function limitNotice(control: SimControl, now: Date, timeZone: string): L
   const rawForm = `Claude AI usage limit reached|${resetsAt}`
   const rateLimitInfo: RateLimitInfo = {
     status: 'rejected',
-    resetsAt,
+    ...(control.reset === null || control.reset === '' ? {} : {resetsAt}),
     rateLimitType: WINDOW[kind],
     overageStatus: 'rejected',
     ...(kind === 'any' ? {} : {overageDisabledReason: 'org_level_disabled'}),

@@ -214,14 +214,31 @@ export function observe(input: {
   }
 }
 
-/** The pane's verdict now, replayed from the capture with its moment and zone. */
-export function replayVerdict(observation: Observation): Pick<Classification, 'verdict' | 'scope'> {
-  const c = classifyPane(observation.pane, {now: new Date(observation.capturedAt), timeZone: observation.timeZone})
-  return {scope: c.scope, verdict: c.verdict}
+/**
+ * Today's classifier over what was recorded, with the capture's moment and zone: the pane's verdict,
+ * and the verdict of the pane, the newest hook record and the transcript's last record together.
+ * (The verdicts stored in a fixture are those of the classifier it was recorded with.)
+ */
+export function replayVerdict(observation: Observation): {verdict: Classification['verdict']; scope: Classification['scope']; combined: Classification['verdict']} {
+  const options = {now: new Date(observation.capturedAt), timeZone: observation.timeZone}
+  const pane = classifyPane(observation.pane, options)
+  const t = observation.transcript
+  const last = t && {
+    apiError: t.apiError ?? undefined,
+    apiErrorParams: t.rateLimitInfo ? {rate_limit_info: {...t.rateLimitInfo, resetsAt: (t.rateLimitInfo.resetsAt === '<resetsAt>' ? observation.resetsAt : t.rateLimitInfo.resetsAt) as number | undefined}} : undefined,
+    apiErrorStatus: t.apiErrorStatus ?? undefined,
+    error: t.error ?? undefined,
+    isApiErrorMessage: t.isApiErrorMessage,
+    message: {content: t.text === null ? [] : [{text: t.text, type: 'text'}], model: t.model === 'synthetic' ? '<synthetic>' : 'model'},
+    type: t.type,
+  }
+  const hook = observation.hooks.at(-1)
+  const combined = combineSignals({...(hook ? {hook: {...hook, event: String(hook.event), ts: null}} : {}), pane, transcript: last ? [last] : []}, options)
+  return {combined: combined.verdict, scope: pane.scope, verdict: pane.verdict}
 }
 
 /** What must be the same between the real binary and the simulator (and between two real runs). */
-export function essentials(observation: Observation): {hooks: HookEssentials[]; transcript: TranscriptEssentials | null; combinedVerdict: string} {
+export function essentials(observation: Observation): {hooks: HookEssentials[]; transcript: TranscriptEssentials | null} {
   const hooks = observation.hooks.map((record) => ({
     error: str(record.error),
     event: String(record.event),
@@ -230,7 +247,7 @@ export function essentials(observation: Observation): {hooks: HookEssentials[]; 
     source: str(record.source),
   }))
   const transcript = observation.transcript ? {...observation.transcript, text: observation.transcript.text === null ? null : maskClock(observation.transcript.text)} : null
-  return {combinedVerdict: observation.combinedVerdict, hooks, transcript}
+  return {hooks, transcript}
 }
 
 export function readFixture(version: string, name: ScenarioName): Fixture {

@@ -187,7 +187,7 @@ async function inBatches<T, R>(items: T[], limit: number, work: (item: T) => Pro
 }
 
 describe(`the real Claude Code against its recorded fixtures (test/fixtures/real)${RECORD ? ': recording' : ''}`, () => {
-  it('ends every scenario as its fixture says: pane verdict, hook records, transcript fields', async () => {
+  it('ends every scenario as its fixture says: pane and combined verdicts, hook records, transcript fields', async () => {
     const started = Date.now()
     const version = realClaudeVersion()
     const now = Math.floor(Date.now() / 1000)
