@@ -144,7 +144,7 @@ export function judgeClaim(
   if (session.atShell) {
     const since = relaunched ? (context.relaunchedAt as number) : Date.parse(claim.claimed_at)
     const started = signals.some((s) => s.event === 'SessionStart' && s.conversation_id === claim.conversation_id && Date.parse(s.ts) >= since)
-    const graceFrom = relaunched ? (context.relaunchedAt as number) : launchedAt
+    const graceFrom = lastLaunchOf(claim, context.relaunchedAt)
     return started || context.now - graceFrom >= context.launchGraceMs ? 'exited' : 'starting'
   }
 
@@ -152,6 +152,12 @@ export function judgeClaim(
   const lastStart = signals.findLast((s) => s.event === 'SessionStart' && s.conversation_id !== null)
   if (lastStart && lastStart.conversation_id !== claim.conversation_id && Date.parse(lastStart.ts) > launchedAt) return 'stale'
   return 'running'
+}
+
+/** When a claim's conversation was last launched: its launch, or a swap's relaunch after it (ms). */
+export function lastLaunchOf(claim: Claim, relaunchedAt: number | null | undefined): number {
+  const launchedAt = Date.parse(claim.launched_at ?? claim.claimed_at)
+  return relaunchedAt !== undefined && relaunchedAt !== null && relaunchedAt > launchedAt ? relaunchedAt : launchedAt
 }
 
 /** The order that makes the newest launched claim own its session: claim time, then project/id. */
@@ -305,7 +311,7 @@ export function planReconcile(s: ReconcileSnapshot): ReconcilePlan {
     // before its session (a first-launch modal, a login, a "Resume this conversation?" question).
     // Reported once (this task's record says awaiting_input) instead of looking like a working
     // session; the report writes the whole record, so no rebuild goes with it.
-    const launch = s.lastSwapAt !== null && s.lastSwapAt > Date.parse(c.launched_at ?? c.claimed_at) ? s.lastSwapAt : Date.parse(c.launched_at ?? c.claimed_at)
+    const launch = lastLaunchOf(c, s.lastSwapAt)
     const started = signals.some((r) => r.event === 'SessionStart' && r.conversation_id === c.conversation_id && Date.parse(r.ts) >= launch - 1000)
     if (!started && s.now - launch >= s.startDeadlineMs) {
       if (rebuild || record?.state !== 'awaiting_input') actions.push({...ref, action: 'report-not-started', launched_at: iso(launch)})
