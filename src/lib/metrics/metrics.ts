@@ -1,14 +1,18 @@
 // `metrics` (issue 16 item 5): the pool as OpenMetrics/Prometheus text, for node_exporter's textfile
 // collector (the tick rewrites `metrics.file` atomically) or on demand. Read-only except for its own
 // small state file (the event counters' offset, the last tick's duration).
+import {statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+
 import type {Config} from '../config.js'
 import type {StatusReport} from '../status.js'
 import type {Tmux} from '../tmux.js'
 import type {AccountUsage} from '../usage/view.js'
 
+import {fail} from '../errors.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs-atomic.js'
-import {readStateSnapshot} from '../lock.js'
-import {SESSION_STATES} from '../state.js'
+import {readFile} from '../fs.js'
+import {SESSION_STATES, statePath} from '../state.js'
 import {gatherStatus} from '../status.js'
 import {WINDOWS} from '../usage/records.js'
 import {advanceCounts, type EventCounts, type MetricsState, readMetricsState, writeMetricsState} from './event-counts.js'
@@ -89,15 +93,32 @@ export function metricFamilies(input: {report: StatusReport; usage: AccountUsage
 /** Gathers everything, renders it, and writes it to `options.output` when given. */
 export async function exportMetrics(config: Config, deps: MetricsDeps, options: MetricsOptions): Promise<MetricsResult> {
   const now = deps.now()
-  const [report, {state}, previous] = await Promise.all([gatherStatus(config, deps, {events: 0}), readStateSnapshot(config), readMetricsState(config.stateDir)])
+  const [report, loginRequired, previous] = await Promise.all([gatherStatus(config, deps, {events: 0}), readLoginRequired(config), readMetricsState(config.stateDir)])
   const counts = await advanceCounts(config.stateDir, previous.events)
   const tick = options.tickSeconds === undefined ? previous.tick : {at: now.toISOString(), seconds: options.tickSeconds}
-  // The "logins" work adds `login_required` to each account's state; until then it reads as false.
-  const loginRequired = Object.fromEntries(Object.entries(state.accounts).map(([name, a]) => [name, Boolean((a as {login_required?: unknown}).login_required)]))
   const families = metricFamilies({counts, loginRequired, now, report, tick, usage: report.usage})
   const text = exposition(families, options.format)
   await ensurePrivateDir(config.stateDir)
   await writeMetricsState(config.stateDir, {events: counts, tick, version: 1})
-  if (options.output) await writeFileAtomic(options.output, text, {mode: 0o644})
+  if (options.output) {
+    const folder = dirname(resolve(options.output))
+    if (!statSync(folder, {throwIfNoEntry: false})?.isDirectory()) throw fail('cantCreate', `cannot write ${options.output}: the folder ${folder} does not exist; create it first (e.g. mkdir -p ${folder})`)
+    await writeFileAtomic(options.output, text, {mode: 0o644})
+  }
+
   return {families: families.filter((f) => f.samples.length > 0).length, format: options.format, output: options.output ?? null, text}
+}
+
+/**
+ * Which accounts need a new login: `accounts.<name>.login_required` in state.json, read from the
+ * raw file so that the field counts whatever shape it is given (true, or a record of when and why);
+ * absent, or an unreadable file, is "no".
+ */
+async function readLoginRequired(config: Config): Promise<Record<string, boolean>> {
+  try {
+    const raw = JSON.parse(await readFile(statePath(config.stateDir), 'utf8')) as {accounts?: Record<string, {login_required?: unknown}>}
+    return Object.fromEntries(Object.entries(raw.accounts ?? {}).map(([name, a]) => [name, Boolean(a?.login_required)]))
+  } catch {
+    return {}
+  }
 }
