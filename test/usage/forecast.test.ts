@@ -106,3 +106,23 @@ describe('the proactive swap from the records', () => {
     expect(decideQuota([], readings, state, cfg, NOW).action).toBe('none')
   })
 })
+
+describe('status shows the usage per account', () => {
+  it('used % and reset per window, the run-out at the current rate, and "—" without enough data', async () => {
+    const {renderStatus} = await import('../../src/lib/status-render.js')
+    const records: SessionUsage[] = [
+      {samples: [sample(40, '/a', 40, 10), sample(0, '/a', 60, 12)], session: 'ccl-auto-11', version: 1},
+      {samples: [sample(1, '/b', 5)], session: 'ccl-auto-12', version: 1},
+    ]
+    const usage = accountUsage(records, ACCOUNTS, NOW, 15 * MIN)
+    const report = {accounts: [], active_account: 'main', dispatch_paused_until: null, events: [], last_swap: null, queues: [], sessions: [], tmux: {running: true, socket: null}, usage, warnings: []}
+    const text = renderStatus(report, NOW).replaceAll(/\u001B\[[0-9;]*m/g, '')
+    expect(text).toContain('Usage (from the statusLine)')
+    const main = text.split('\n').find((l) => l.startsWith('main '))
+    expect(main).toMatch(/60% · resets in 2h00m .*12% · resets in .*2026-12-05T21:20:00.000Z \(in 80m\)/)
+    const backup = text.split('\n').find((l) => l.startsWith('backup '))
+    expect(backup).toMatch(/5% · resets in 2h00m .*—/)
+    const empty = renderStatus({...report, usage: accountUsage([], ACCOUNTS, NOW, 15 * MIN)}, NOW)
+    expect(empty).toContain('usage: nothing recorded yet')
+  })
+})

@@ -172,3 +172,20 @@ describe('handleStatusLine', () => {
     expect(bad).toMatchObject({code: 0, stderr: '', stdout: 'from-user\n'})
   })
 })
+
+describe('the settings file every launch passes', () => {
+  it('names the statusline command next to the hooks, and leaves it out with statusline.record: false', async () => {
+    const {ensureHooksSettings} = await import('../../src/lib/launch.js')
+    const {parseConfig} = await import('../../src/lib/config-schema.js')
+    const t = tempDir()
+    cleanups.push(t.cleanup)
+    mkdirSync(join(t.dir, 'state'))
+    const yaml = `state_dir: ${t.dir}/state\naccounts: [{name: main, home: /a}]\nshared: {root: /s}\n`
+    const on = JSON.parse(readFileSync(await ensureHooksSettings(parseConfig(yaml, join(t.dir, 'c.yaml'))), 'utf8'))
+    expect(on.statusLine).toEqual({command: `'${process.execPath}' '${join(ROOT, 'bin', 'run.js')}' statusline`, padding: 0, type: 'command'})
+    expect(Object.keys(on.hooks)).toEqual(['SessionStart', 'Stop', 'StopFailure'])
+    const path = await ensureHooksSettings(parseConfig(`${yaml}statusline: {record: false}\n`, join(t.dir, 'c.yaml')))
+    expect(JSON.parse(readFileSync(path, 'utf8'))).not.toHaveProperty('statusLine')
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+  })
+})
