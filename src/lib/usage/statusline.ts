@@ -8,9 +8,9 @@ import {spawn} from 'node:child_process'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {readInput} from '../hook.js'
 import {recordSample, sampleFromStatusLine} from './records.js'
 
-const MAX_INPUT = 1024 * 1024
 const MAX_OUTPUT = 64 * 1024
 /** How long the user's own statusLine may take before it is killed (its output so far is dropped). */
 export const USER_TIMEOUT_MS = 2000
@@ -23,19 +23,6 @@ export interface StatusLineOptions {
   now?: () => Date
   userTimeoutMs?: number
   deadlineMs?: number
-}
-
-async function readInput(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
-    size += buffer.length
-    if (size > MAX_INPUT) break
-    chunks.push(buffer)
-  }
-
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** The user's own statusLine command from the account home's settings.json, or undefined. */
