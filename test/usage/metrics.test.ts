@@ -287,6 +287,8 @@ describe('metrics (the command)', () => {
     const result = await runCli(['metrics', '--output', join(b.dir, 'nowhere', 'x.prom'), '--config', b.configPath])
     expect(result.code).toBe(73)
     expect(result.stderr).toContain(join(b.dir, 'nowhere'))
+    // Nothing was read on: the next export still counts the whole log.
+    expect(existsSync(join(b.dir, 'state', 'metrics-state.json'))).toBe(false)
   })
 
   it('a bad --format is a usage error naming the choices', async () => {

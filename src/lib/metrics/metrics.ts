@@ -93,6 +93,8 @@ export function metricFamilies(input: {report: StatusReport; usage: AccountUsage
 /** Gathers everything, renders it, and writes it to `options.output` when given. */
 export async function exportMetrics(config: Config, deps: MetricsDeps, options: MetricsOptions): Promise<MetricsResult> {
   const now = deps.now()
+  const folder = options.output ? dirname(resolve(options.output)) : undefined
+  if (folder && !statSync(folder, {throwIfNoEntry: false})?.isDirectory()) throw fail('cantCreate', `cannot write ${options.output}: the folder ${folder} does not exist; create it first (e.g. mkdir -p ${folder})`)
   const [report, loginRequired, previous] = await Promise.all([gatherStatus(config, deps, {events: 0}), readLoginRequired(config), readMetricsState(config.stateDir)])
   const counts = await advanceCounts(config.stateDir, previous.events)
   const tick = options.tickSeconds === undefined ? previous.tick : {at: now.toISOString(), seconds: options.tickSeconds}
@@ -100,11 +102,7 @@ export async function exportMetrics(config: Config, deps: MetricsDeps, options: 
   const text = exposition(families, options.format)
   await ensurePrivateDir(config.stateDir)
   await writeMetricsState(config.stateDir, {events: counts, tick, version: 1})
-  if (options.output) {
-    const folder = dirname(resolve(options.output))
-    if (!statSync(folder, {throwIfNoEntry: false})?.isDirectory()) throw fail('cantCreate', `cannot write ${options.output}: the folder ${folder} does not exist; create it first (e.g. mkdir -p ${folder})`)
-    await writeFileAtomic(options.output, text, {mode: 0o644})
-  }
+  if (options.output) await writeFileAtomic(options.output, text, {mode: 0o644})
 
   return {families: families.filter((f) => f.samples.length > 0).length, format: options.format, output: options.output ?? null, text}
 }
