@@ -79,6 +79,14 @@ async function main() {
       await handleHook(process.stdin, process.env)
     } catch {}
     process.exit(0)
+  } else if (argv[0] === 'statusline' && argv.length === 1) {
+    // Claude Code runs it on every render: the same fast path as the hook (node built-ins only).
+    let output = ''
+    try {
+      const {handleStatusLine} = await import('../dist/lib/usage/statusline.js')
+      output = await handleStatusLine(process.stdin, process.env)
+    } catch {}
+    process.stdout.write(output, () => process.exit(0))
   } else if (process.env.CLAUDE_FAILOVER_WARMUP) {
     // Build step only: run several commands in one process, then save one code cache holding the
     // functions all of them compiled (a cache saved after one command would miss the others').

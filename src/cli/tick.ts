@@ -66,6 +66,7 @@ export default defineCommand({
   async run(ctx) {
     // Every step needs the config: a bad one is one error (78), not three.
     const config = await ctx.config()
+    const started = performance.now()
     const outcomes: TickResult = {}
     for (const [name, step] of STEPS) {
       try {
@@ -78,6 +79,14 @@ export default defineCommand({
         // run: reconcile is the one that rolls that swap forward.
         if (report.exit === 69 && !(await tmuxFor(config).serverRunning().catch(() => false))) break
       }
+    }
+
+    if (config.metrics.file && !ctx.flags['dry-run']) {
+      // The export is for watching the pool: its failure is logged, never the tick's.
+      const {exportMetrics} = await import('../lib/metrics/metrics.js')
+      await exportMetrics(config, {now: () => new Date(), tmux: tmuxFor(config)}, {format: config.metrics.format, output: config.metrics.file, tickSeconds: (performance.now() - started) / 1000}).catch((error: Error) =>
+        ctx.log.warn(`[metrics] cannot write ${config.metrics.file}: ${error.message}`),
+      )
     }
 
     return outcomes

@@ -81,6 +81,13 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'swap.stagger': 'stagger: 2s',
   lock: 'lock: {stale: 60s}',
   'lock.stale': 'stale: 60s',
+  statusline: 'statusline: {record: true, swap: true, max_age: 15m}',
+  'statusline.record': 'record: true',
+  'statusline.swap': 'swap: true',
+  'statusline.max_age': 'max_age: 15m',
+  metrics: 'metrics: {file: /var/lib/node_exporter/textfile_collector/claude_failover.prom}',
+  'metrics.file': 'file: /var/lib/node_exporter/textfile_collector/claude_failover.prom',
+  'metrics.format': 'format: prometheus',
   notifications: 'notifications: {webhook: {url: "https://hooks.example.org/claude-failover"}}',
   'notifications.timeout': 'timeout: 10s',
   'notifications.remind_after': 'remind_after: 6h',
@@ -224,6 +231,19 @@ const rawSchema = z.strictObject({
     .prefault({}),
   swap: z.strictObject({stagger: duration('2s')}).prefault({}),
   lock: z.strictObject({stale: duration('60s')}).prefault({}),
+  statusline: z
+    .strictObject({
+      record: z.boolean({error: 'must be true or false'}).prefault(true),
+      swap: z.boolean({error: 'must be true or false'}).prefault(true),
+      max_age: duration('15m', 1000),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      file: pathText().optional(),
+      format: z.enum(['prometheus', 'openmetrics'], {error: 'must be prometheus or openmetrics'}).prefault('prometheus'),
+    })
+    .prefault({}),
   notifications: z
     .strictObject({
       timeout: duration('10s'),
@@ -419,6 +439,8 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
     },
     swap: {staggerMs: raw.swap.stagger},
     lock: {staleMs: raw.lock.stale},
+    statusline: {record: raw.statusline.record, swap: raw.statusline.swap, maxAgeMs: raw.statusline.max_age},
+    metrics: {format: raw.metrics.format, ...(raw.metrics.file ? {file: at(raw.metrics.file)} : {})},
     notifications: {remindAfterMs: raw.notifications.remind_after, retryUndeliveredMs: raw.notifications.retry_undelivered, timeoutMs: raw.notifications.timeout},
   }
   if (raw.active_link) config.activeLink = at(raw.active_link)

@@ -41,6 +41,10 @@ export interface Config {
   janitor: {archiveAfterMs: number; checkpointRetentionMs: number; eventsMaxBytes: number}
   swap: {staggerMs: number}
   lock: {staleMs: number}
+  /** The statusLine recorder (issue 16): record `rate_limits`, swap before the wall from them. */
+  statusline: {record: boolean; swap: boolean; maxAgeMs: number}
+  /** The OpenMetrics export: a file the tick rewrites (node_exporter's textfile collector), or none. */
+  metrics: {file?: string; format: 'prometheus' | 'openmetrics'}
   notifications: {
     timeoutMs: number
     remindAfterMs: number

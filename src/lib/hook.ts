@@ -7,7 +7,8 @@ import {appendSignal, signalFromHook} from './signals.js'
 const DEADLINE_MS = 2000
 const MAX_INPUT = 1024 * 1024
 
-async function readInput(stream: NodeJS.ReadableStream): Promise<string> {
+/** All of `stream` as text, cut at 1 MiB (a hook's or statusLine's input is a few kilobytes). */
+export async function readInput(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of stream) {

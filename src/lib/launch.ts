@@ -76,16 +76,26 @@ export function hookCommand(): string {
   return `${shellQuote(process.execPath)} ${shellQuote(runJs)} hook`
 }
 
-/** The settings file passed with --settings: SessionStart, Stop and StopFailure → `hook`. */
-export function hooksSettings(command: string = hookCommand()): string {
+/** The statusLine command: this CLI's `statusline`, which records `rate_limits` and runs the user's own. */
+export function statusLineCommand(): string {
+  const runJs = join(packageRoot(), 'bin', 'run.js')
+  return `${shellQuote(process.execPath)} ${shellQuote(runJs)} statusline`
+}
+
+/**
+ * The settings file passed with --settings: SessionStart, Stop and StopFailure → `hook`; the
+ * statusLine → `statusline` (it replaces the account home's statusLine, which `statusline` runs).
+ */
+export function hooksSettings(command: string = hookCommand(), statusLine: string | null = statusLineCommand()): string {
   const entry = [{hooks: [{command, timeout: 10, type: 'command'}]}]
-  return `${JSON.stringify({hooks: {SessionStart: entry, Stop: entry, StopFailure: entry}}, null, 2)}\n`
+  const settings = {hooks: {SessionStart: entry, Stop: entry, StopFailure: entry}, ...(statusLine ? {statusLine: {command: statusLine, padding: 0, type: 'command'}} : {})}
+  return `${JSON.stringify(settings, null, 2)}\n`
 }
 
 /** Writes the hooks settings file when it is missing or different (atomically, 0600). */
 export async function ensureHooksSettings(config: Config): Promise<string> {
   const path = hooksSettingsPath(config)
-  const wanted = hooksSettings()
+  const wanted = hooksSettings(hookCommand(), config.statusline.record ? statusLineCommand() : null)
   const current = await readFile(path, 'utf8').catch(() => '')
   if (current !== wanted) await writeFileAtomic(path, wanted, {mode: 0o600})
   return path

@@ -1,6 +1,9 @@
 import type {StatusReport} from './status.js'
 
+import type {WindowView} from './usage/view.js'
+
 import {colour, relative, table} from './render.js'
+import {earliestRunOut} from './usage/view.js'
 
 /** The status report as a few short tables for a terminal. */
 export function renderStatus(report: StatusReport, now: Date): string {
@@ -17,6 +20,7 @@ export function renderStatus(report: StatusReport, now: Date): string {
       ]),
     ),
   )
+  out.push(...renderUsage(report, now))
   if (report.dispatch_paused_until && Date.parse(report.dispatch_paused_until) > now.getTime()) {
     out.push(colour.warn(`dispatch paused until ${report.dispatch_paused_until} (${relative(report.dispatch_paused_until, now)})`))
   }
@@ -68,4 +72,33 @@ export function renderStatus(report: StatusReport, now: Date): string {
   )
   for (const warning of report.warnings) out.push(colour.warn(`warning: ${warning}`))
   return out.join('\n')
+}
+
+/** One window's cell: `42% · resets in 2h` (dim when stale), or `-`. */
+function windowCell(view: WindowView | null, now: Date): string {
+  if (!view) return colour.dim('-')
+  const text = `${view.used_percentage}%${view.resets_at ? ` · resets ${relative(view.resets_at, now)}` : ''}`
+  if (view.stale) return colour.dim(`${text} (seen ${relative(view.seen_at, now)})`)
+  return view.used_percentage >= 90 ? colour.warn(text) : text
+}
+
+/** The usage table (what the statusLine recorded), or one dim line when nothing was recorded. */
+function renderUsage(report: StatusReport, now: Date): string[] {
+  const seen = report.usage.filter((u) => u.five_hour || u.seven_day)
+  if (seen.length === 0) return [colour.dim('usage: nothing recorded yet (subscription accounts report it through the statusLine after their first response)')]
+  const runsOut = (u: StatusReport['usage'][number]) => {
+    const at = earliestRunOut(u)
+    if (at) return Date.parse(at) <= now.getTime() ? colour.bad('now') : colour.warn(`${at} (${relative(at, now)})`)
+    const resetsFirst = [u.five_hour, u.seven_day].some((w) => w && !w.stale && w.resets_first)
+    return resetsFirst ? colour.good('resets first') : '—'
+  }
+
+  return [
+    '',
+    colour.heading('Usage (from the statusLine)'),
+    table(
+      ['account', '5-hour', 'weekly', 'runs out at the current rate'],
+      report.usage.map((u) => [u.account, windowCell(u.five_hour, now), windowCell(u.seven_day, now), u.five_hour || u.seven_day ? runsOut(u) : '—']),
+    ),
+  ]
 }

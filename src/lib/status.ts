@@ -12,6 +12,8 @@ import {readStateSnapshot} from './lock.js'
 import {dedicatedSessionNames, poolSessionNames} from './pool.js'
 import {countQueue, discoverProjects, type QueueCounts} from './queue/layout.js'
 import {describeStuck, stuckWayOut} from './stuck.js'
+import {recordedUsage} from './usage/recorded.js'
+import type {AccountUsage} from './usage/view.js'
 import {checkSharedLinks, describeProblem} from './symlinks.js'
 
 export interface StatusReport {
@@ -36,6 +38,8 @@ export interface StatusReport {
   dispatch_paused_until: string | null
   tmux: {running: boolean; socket: string | null; error?: string}
   events: EventRecord[]
+  /** Per account, what the statusLine recorded: used % and reset per window, and when it runs out at the current rate. */
+  usage: AccountUsage[]
   warnings: string[]
 }
 
@@ -117,11 +121,12 @@ async function queueProblems(config: Config, report: StatusReport): Promise<stri
 /** Gathers the status report from state.json, tmux and the queue folders. */
 export async function gatherStatus(config: Config, deps: StatusDeps, options: {events?: number} = {}): Promise<StatusReport> {
   const now = deps.now()
-  const [{state, warnings}, tmuxView, {projects, warnings: projectWarnings}, events] = await Promise.all([
+  const [{state, warnings}, tmuxView, {projects, warnings: projectWarnings}, events, usage] = await Promise.all([
     readStateSnapshot(config),
     listLive(deps.tmux),
     discoverProjects(config),
     readRecentEvents(config.stateDir, options.events ?? 10),
+    recordedUsage(config, now),
   ])
   const live = new Map(tmuxView.sessions.map((s) => [s.name, s]))
 
@@ -163,6 +168,7 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
     queues: await Promise.all(projects.map((project) => countQueue(project))),
     sessions: [...poolSessionNames(config).map((n) => describe(n, 'pool')), ...dedicatedSessionNames(config).map((n) => describe(n, 'dedicated'))],
     tmux: {running: tmuxView.running, socket: config.tmux.socket ?? null, ...(tmuxView.error ? {error: tmuxView.error} : {})},
+    usage,
     warnings: [...warnings, ...projectWarnings, ...(tmuxView.error ? [tmuxView.error] : [])],
   }
 }

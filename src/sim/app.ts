@@ -6,6 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {recordBypassAccepted, recordFolderTrust, recordOnboarding} from './accept.js'
 import type {HookRunner} from './hooks.js'
+import type {StatusLineRunner} from './statusline.js'
 import {type Key, startKeyInput} from './input.js'
 import {Screen} from './screen.js'
 import type {HistoryEntry} from './transcript.js'
@@ -47,6 +48,8 @@ export interface InteractiveOptions {
   conversation: Conversation
   hooks: HookRunner
   startMs: number
+  /** The settings' statusLine, or null when none is set. */
+  statusLine: StatusLineRunner | null
 }
 
 const DOUBLE_PRESS_MS = 2000
@@ -72,6 +75,9 @@ class InteractiveSession {
   private notice: string | null = null
   private placeholder: string | null = null
   private status: string | null = null
+  private statusLineText: string[] = []
+  /** Renders of the statusLine run one after another (each replaces the text the last one drew). */
+  private statusLineRun: Promise<void> = Promise.resolve()
   private armed: {key: string; until: number} | null = null
   private readonly queue: string[] = []
   private wake: (() => void) | null = null
@@ -123,6 +129,7 @@ class InteractiveSession {
       if (options.history.length > 0) screen.print(historyLines(options.style, options.history))
       this.render()
       await options.hooks.fire('SessionStart', {model: options.model, source: options.source}, options.source)
+      this.refreshStatusLine()
       if (options.initialPrompt !== undefined) this.queue.unshift(options.initialPrompt)
       await this.loop()
       return 0
@@ -178,7 +185,19 @@ class InteractiveSession {
       this.screen.print(noticeLines([`Error: ${(error as Error).message}`]))
     } finally {
       this.turnAbort = null
+      this.refreshStatusLine()
     }
+  }
+
+  /** Runs the statusLine again (in the background, as Claude Code does) and draws what it prints. */
+  private refreshStatusLine(): void {
+    const runner = this.options.statusLine
+    if (!runner) return
+    const limits = this.options.conversation.rateLimits
+    this.statusLineRun = this.statusLineRun.then(async () => {
+      this.statusLineText = await runner.render(limits?.usage ?? null, new Date(), limits?.resetAt)
+      this.render()
+    })
   }
 
   /** The next submitted line; null once the user asked to leave or input ended with nothing queued. */
@@ -215,7 +234,7 @@ class InteractiveSession {
     }
 
     const footer = footerLine(this.options.bypass, this.notice, this.options.style)
-    this.screen.setRegion(promptRegion(this.options.style, {buffer: this.buffer, busy: this.busy, footer, placeholder: this.placeholder, status: this.status, width}))
+    this.screen.setRegion(promptRegion(this.options.style, {buffer: this.buffer, busy: this.busy, footer, placeholder: this.placeholder, status: this.status, statusLine: this.statusLineText.map((l) => l.slice(0, Math.max(0, width - 2))), width}))
   }
 
   private onKey(key: Key): void {

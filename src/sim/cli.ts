@@ -12,6 +12,7 @@ import {parseSimArgs, type SimArgs, simHelp} from './args.js'
 import {readSimControl} from './control.js'
 import {HookRunner} from './hooks.js'
 import {loadSettings, SettingsError} from './settings.js'
+import {StatusLineRunner} from './statusline.js'
 import {isSessionId, latestSessionIn, projectDirFor, readTranscript, SIM_VERSION, type TranscriptSummary, transcriptPathFor, TranscriptWriter} from './transcript.js'
 import {Conversation} from './turn.js'
 
@@ -105,6 +106,9 @@ export async function runClaudeSim(argv: string[], io: SimIo): Promise<number> {
       showTrustModal: !(await isFolderTrusted(globalConfig, cwd)),
       source: target.source,
       startMs: envMs(io.env.CLAUDE_SIM_START_MS, 200),
+      statusLine: settings.statusLine
+        ? new StatusLineRunner(settings.statusLine, {cwd, model: {display_name: model.label, id: model.id}, session_id: target.sessionId, transcript_path: transcriptPath, version: SIM_VERSION}, io.env)
+        : null,
       style,
       version: SIM_VERSION,
     },

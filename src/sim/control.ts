@@ -41,6 +41,12 @@ export interface SimControl {
   error?: ApiFailure
   /** Turns complete, and the usage warning shows this percentage of the 5-hour limit used. */
   warning?: number
+  /**
+   * What the account's usage is (percent per window): after a completed turn the statusLine input
+   * carries it as `rate_limits`, as 2.1.328 does for a subscription account (absent: an API-key
+   * account, whose statusLine input has no `rate_limits`).
+   */
+  usage?: {five_hour?: number; seven_day?: number}
 }
 
 const ERAS = new Set<string>(['legacy', '2.0', '2.1'])
@@ -69,6 +75,15 @@ export function sanitizeControl(value: unknown): SimControl {
   if (typeof raw.limit_after_tool === 'boolean') control.limit_after_tool = raw.limit_after_tool
   if (FAILURES.has(raw.error)) control.error = raw.error as ApiFailure
   if (typeof raw.warning === 'number' && raw.warning > 0 && raw.warning < 100) control.warning = Math.round(raw.warning)
+  if (raw.usage && typeof raw.usage === 'object' && !Array.isArray(raw.usage)) {
+    const usage: NonNullable<SimControl['usage']> = {}
+    for (const window of ['five_hour', 'seven_day'] as const) {
+      const value = (raw.usage as Record<string, unknown>)[window]
+      if (typeof value === 'number' && Number.isFinite(value) && value >= 0) usage[window] = value
+    }
+
+    if (usage.five_hour !== undefined || usage.seven_day !== undefined) control.usage = usage
+  }
   return control
 }
 

@@ -1,6 +1,7 @@
 // Settings the simulator reads, from the same places Claude Code does: the config dir's
 // settings.json, the project's .claude/settings.json and settings.local.json, then `--settings`
-// (a file path or a JSON string). Their hooks add up; any of them may skip the bypass warning.
+// (a file path or a JSON string). Their hooks add up; any of them may skip the bypass warning; the
+// last one with a statusLine gives it.
 import {readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
@@ -11,6 +12,11 @@ export interface LoadedSettings {
   hooks: HookTable
   /** `skipDangerousModePermissionPrompt: true` (top level, or under `permissions`) in any source. */
   skipBypassPrompt: boolean
+  /**
+   * The statusLine command: the last source's that has one wins (`--settings` over the project's
+   * over the config dir's: with 2.1.328 a `--settings` statusLine replaces the home's).
+   */
+  statusLine: string | null
 }
 
 /** A `--settings` value that cannot be used; the CLI prints the message and exits 1. */
@@ -28,13 +34,16 @@ export async function loadSettings(configDir: string, cwd: string, flagValue?: s
 
   const hooks: HookTable = new Map()
   let skipBypassPrompt = false
+  let statusLine: string | null = null
   for (const source of sources) {
     parseHooks(source, hooks)
+    const line = (source as {statusLine?: {type?: unknown; command?: unknown}} | null)?.statusLine
+    if (line?.type === 'command' && typeof line.command === 'string' && line.command.trim() !== '') statusLine = line.command
     const settings = source as {skipDangerousModePermissionPrompt?: unknown; permissions?: {skipDangerousModePermissionPrompt?: unknown}} | null
     if (settings?.skipDangerousModePermissionPrompt === true || settings?.permissions?.skipDangerousModePermissionPrompt === true) skipBypassPrompt = true
   }
 
-  return {hooks, skipBypassPrompt}
+  return {hooks, skipBypassPrompt, statusLine}
 }
 
 async function readFlagSettings(value: string, cwd: string): Promise<unknown> {

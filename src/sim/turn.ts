@@ -55,6 +55,9 @@ export function firstWords(text: string, words = 8, chars = 60): string {
 
 /** A conversation: its transcript, its hooks, and the prompt of a turn left unfinished. */
 export class Conversation {
+  /** The account's usage as the last response reported it (null before the first, or without a `usage` in the control file). */
+  public rateLimits: {usage: NonNullable<SimControl['usage']>; resetAt: string | undefined} | null = null
+
   constructor(
     private readonly deps: ConversationDeps,
     /** Set when a limit or an interrupt ended a turn; the next completed turn finishes that work. */
@@ -97,6 +100,7 @@ export class Conversation {
       if (gate.control.warning !== undefined) ui.status(this.warning(gate.control, end))
       ui.busy(false)
       this.pendingPrompt = null
+      if (gate.control.usage) this.rateLimits = {resetAt: gate.control.reset_at, usage: gate.control.usage}
       await deps.hooks.fire('Stop', {last_assistant_message: reply, stop_hook_active: false})
       return {kind: 'done', reply}
     } catch (error) {

@@ -170,6 +170,8 @@ export interface RegionState {
   placeholder?: string | null
   /** A right-aligned row above the input (the usage warning), until the next turn. */
   status?: string | null
+  /** What the statusLine command printed: drawn between the input box and the footer. */
+  statusLine?: string[]
 }
 
 /** The live part under the conversation: spinner when busy, the input prompt with its cursor, the footer. */
@@ -182,7 +184,8 @@ export function promptRegion(style: UiStyle, state: RegionState): string[] {
   const shown = chars.length > room ? `…${chars.slice(chars.length - room + 1).join('')}` : chars.join('')
   const hint = [...(state.placeholder ?? '')]
   const input = shown === '' && hint.length > 0 ? `\u001B[7m${hint[0]}\u001B[27m\u001B[2m${hint.slice(1).join('')}\u001B[22m` : `${shown}${INVERSE_SPACE}`
-  if (style === 'modern') return [...head, rule(state.width), `${marker}${input}`, rule(state.width), state.footer]
+  const statusLine = (state.statusLine ?? []).map((line) => `  ${sanitizeForScreen(line)}`)
+  if (style === 'modern') return [...head, rule(state.width), `${marker}${input}`, rule(state.width), ...statusLine, state.footer]
   const inner = Math.max(1, state.width - 4)
   const line = `${marker}${shown}`
   return [
@@ -190,6 +193,7 @@ export function promptRegion(style: UiStyle, state: RegionState): string[] {
     `╭${'─'.repeat(inner + 2)}╮`,
     `│ ${line}${INVERSE_SPACE}${' '.repeat(Math.max(0, inner - visibleWidth(line) - 1))} │`,
     `╰${'─'.repeat(inner + 2)}╯`,
+    ...statusLine,
     state.footer,
   ]
 }

@@ -9,12 +9,33 @@ import type {AddressInfo} from 'node:net'
 
 /** What the server answers to one main-conversation request. */
 export type Answer =
-  | {kind: 'text'; text: string}
+  | {kind: 'text'; text: string; usage?: Usage}
   | {kind: 'bash'; command: string; description?: string}
   | {kind: 'limit'; window: 'five_hour' | 'seven_day'; resetsAt: number; overageDisabledReason?: string | null}
   | {kind: 'error'; status: 401 | 500 | 529; message?: string}
   | {kind: 'transient429'}
   | {kind: 'warning'; text: string; utilization: number; resetsAt: number}
+
+/** The account's usage sent with an answer (unified rate-limit headers, status `allowed`): fractions 0–1, resets in epoch seconds. */
+export interface Usage {
+  fiveHour: number
+  fiveHourReset: number
+  sevenDay?: number
+  sevenDayReset?: number
+}
+
+/** The unified rate-limit headers of an allowed answer: what 2.1.328 turns into the statusLine's `rate_limits`. */
+function usageHeaders(usage: Usage | undefined): Record<string, string> {
+  if (!usage) return {}
+  return {
+    'anthropic-ratelimit-unified-5h-reset': String(usage.fiveHourReset),
+    'anthropic-ratelimit-unified-5h-utilization': String(usage.fiveHour),
+    'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+    'anthropic-ratelimit-unified-reset': String(usage.fiveHourReset),
+    'anthropic-ratelimit-unified-status': 'allowed',
+    ...(usage.sevenDay === undefined ? {} : {'anthropic-ratelimit-unified-7d-reset': String(usage.sevenDayReset ?? usage.fiveHourReset), 'anthropic-ratelimit-unified-7d-utilization': String(usage.sevenDay)}),
+  }
+}
 
 export interface ApiRequest {
   account: string
@@ -99,7 +120,7 @@ export async function startFakeApi(initial: Script = defaultScript): Promise<Fak
     const answer = current(request, api)
     switch (answer.kind) {
       case 'text': {
-        sendText(res, parsed, answer.text, {})
+        sendText(res, parsed, answer.text, usageHeaders(answer.usage))
         break
       }
 

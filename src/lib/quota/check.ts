@@ -156,7 +156,7 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
 
   if (withReset) trigger = {pattern: withReset.pattern, reset_at: withReset.reset_at, session: withReset.session, snippet: withReset.snippet}
   const proactive = usage.find((u) => u.account === account && u.over_threshold)
-  if (!trigger && proactive) trigger = {pattern: `usage_${proactive.window}_${Math.round(proactive.utilization)}pct`, reset_at: proactive.resets_at, session: '(usage endpoint)', snippet: `server-side utilization ${proactive.utilization}% ≥ ${config.quota.usage.threshold}%`}
+  if (!trigger && proactive) trigger = proactiveTrigger(proactive, config.quota.usage.threshold)
 
   const base = {account, reactivated, suspects, trigger}
   if (!trigger) {
@@ -175,6 +175,16 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
   }
 
   return {...base, action: 'swap', message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}`}
+}
+
+/** The trigger of a swap before the wall: a usage reading at or past the threshold. */
+function proactiveTrigger(reading: UsageReading, threshold: number): NonNullable<QuotaDecision['trigger']> {
+  const pattern = `usage_${reading.window}_${Math.round(reading.utilization)}pct`
+  if (reading.source === 'statusline') {
+    return {pattern, reset_at: reading.resets_at, session: '(statusline)', snippet: `${reading.session ?? 'a session'} reported ${reading.window} usage ${reading.utilization}% ≥ ${threshold}%`}
+  }
+
+  return {pattern, reset_at: reading.resets_at, session: '(usage endpoint)', snippet: `server-side utilization ${reading.utilization}% ≥ ${threshold}%`}
 }
 
 /** Records the stuck sessions: an event and a notification for each newly stuck one, an event when one is free again. */
@@ -203,7 +213,7 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   const snapshot = (await readStateSnapshot(config)).state
   const [sessions, usage] = await Promise.all([
     observeSessions(config, snapshot, deps),
-    config.quota.usage.enabled ? readUsage(config, {env: deps.env ?? process.env, fetch: deps.fetch ?? fetch, log: deps.log, now: deps.now}) : Promise.resolve([]),
+    readAllReadings(config, deps),
   ])
   const now = deps.now()
   const preview = decideQuota(sessions, usage, snapshot, config, now)
@@ -235,6 +245,15 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
 
     return result
   })
+}
+
+/** The usage endpoint's readings (when enabled), then the statusLine records' (when they may swap). */
+async function readAllReadings(config: Config, deps: QuotaCheckDeps): Promise<UsageReading[]> {
+  const [endpoint, recorded] = await Promise.all([
+    config.quota.usage.enabled ? readUsage(config, {env: deps.env ?? process.env, fetch: deps.fetch ?? fetch, log: deps.log, now: deps.now}) : Promise.resolve([]),
+    config.statusline.swap ? import('../usage/recorded.js').then(async (m) => m.readingsFromRecords(await m.recordedUsage(config, deps.now()), config)) : Promise.resolve([]),
+  ])
+  return [...endpoint, ...recorded]
 }
 
 async function applyDecision(config: Config, tx: Transaction, decision: QuotaDecision, deps: QuotaCheckDeps, stuck: Record<string, StuckSession> | undefined): Promise<void> {

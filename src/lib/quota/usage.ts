@@ -18,6 +18,10 @@ export interface UsageReading {
   over_threshold: boolean
   cached: boolean
   error?: string
+  /** Where it comes from: the usage endpoint (absent, the default) or the statusLine records. */
+  source?: 'endpoint' | 'statusline'
+  /** For a statusLine reading: the session whose render recorded it. */
+  session?: string
 }
 
 interface UsageDeps {
