@@ -2,11 +2,12 @@
 // "Not logged in · Please run /login" marks its account login_required; the pool leaves it once and
 // never swaps back into it; status and status --check show it with the fix; one notification; a turn
 // that ends normally on that account later clears the mark, with an event and a recovery notice.
+import {utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
-import {readStateSnapshot} from '../../src/lib/lock.js'
+import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {writeSimControl} from '../../src/sim/control.js'
 import {tmux, waitFor} from '../helpers/env.js'
 import {type Loopback, loopback} from '../helpers/loopback.js'
@@ -96,5 +97,42 @@ describe('an account whose login is gone', () => {
     expect(JSON.parse((await p.cli(['swap', '--dry-run', '--json'])).stdout).to).toBe('main')
     expect((await p.cli(['quota', 'check'])).code).toBe(0)
     expect((await readStateSnapshot(p.config)).state.logins?.main?.required).toBeNull()
+  })
+
+  it('is cleared by the operator: a swap --to it, or a /login that rewrites its credentials; homes reports it meanwhile', async () => {
+    pool = await makePool()
+    const p = pool
+    const markBoth = async () =>
+      withStateLock(p.config, {command: 'test'}, async (tx) => {
+        const mark = {evidence_at: '2026-11-21T09:00:00.000Z', pattern: 'hook_authentication_failed', session: 'ccl-auto-11', since: '2026-11-21T09:01:00.000Z', snippet: 'Not logged in · Please run /login', source: 'hook'}
+        tx.state.logins = {backup: {cleared_at: null, required: mark}, main: {cleared_at: null, required: mark}}
+        await tx.commit()
+      })
+    await markBoth()
+    const homes = await p.cli(['homes'])
+    expect(homes.stderr).toContain(`account backup needs a login since 2026-11-21T09:01:00.000Z`)
+    expect(homes.stderr).toContain(`fix: CLAUDE_CONFIG_DIR=${join(p.dir, 'backup')} claude, then /login`)
+
+    // The operator swaps into backup by name (they just logged it in): its mark goes, so no quota
+    // check swaps straight back out of it.
+    const swapped = await p.cli(['swap', '--to', 'backup'])
+    expect(swapped.code, swapped.stderr).toBe(0)
+    expect(swapped.stderr).toContain('backup was marked as needing a login; cleared by this swap')
+    expect((await readStateSnapshot(p.config)).state.logins?.backup?.required).toBeNull()
+    expect((await readRecentEvents(p.config.stateDir, 50)).filter((e) => e.event === 'account_login_cleared')).toEqual([expect.objectContaining({account: 'backup', reason: 'operator_swap'})])
+
+    // main's credentials are rewritten (what /login does): the next quota check clears it.
+    writeFileSync(join(p.dir, 'main', '.credentials.json'), '{}')
+    const old = new Date('2026-11-21T08:00:00Z')
+    utimesSync(join(p.dir, 'main', '.credentials.json'), old, old)
+    expect((await p.cli(['quota', 'check'])).code).toBe(0)
+    expect((await readStateSnapshot(p.config)).state.logins?.main?.required).not.toBeNull()
+    utimesSync(join(p.dir, 'main', '.credentials.json'), new Date(), new Date())
+    expect((await p.cli(['quota', 'check'])).code).toBe(0)
+    expect((await readStateSnapshot(p.config)).state.logins?.main).toMatchObject({cleared_at: expect.any(String), required: null})
+    expect((await readRecentEvents(p.config.stateDir, 50)).filter((e) => e.event === 'account_login_cleared').map((e) => [e.account, e.reason])).toEqual([
+      ['backup', 'operator_swap'],
+      ['main', 'credentials_renewed'],
+    ])
   })
 })
