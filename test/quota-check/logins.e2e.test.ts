@@ -10,7 +10,7 @@ import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot, withStateLock} from '../../src/lib/lock.js'
 import {writeSimControl} from '../../src/sim/control.js'
 import {tmux, waitFor} from '../helpers/env.js'
-import {type Loopback, loopback} from '../helpers/loopback.js'
+import {type Loopback, loopback, webhookPosts as posts} from '../helpers/loopback.js'
 import {makePool, type Pool} from '../helpers/pool.js'
 
 let pool: Pool | undefined
@@ -21,8 +21,6 @@ afterEach(async () => {
   pool = undefined
   hook = undefined
 })
-
-const posts = (h: Loopback, kind: string) => h.requests.filter((r) => (r.json as {event?: string} | undefined)?.event === kind)
 
 describe('an account whose login is gone', () => {
   it('is marked, left once, never a target, shown with its fix, notified once, and cleared by a later turn that works', async () => {

@@ -8,7 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
 import {readStateSnapshot} from '../../src/lib/lock.js'
-import {type Loopback, loopback} from '../helpers/loopback.js'
+import {type Loopback, loopback, webhookPosts as posts} from '../helpers/loopback.js'
 import {makeRealPool, REAL_TEST_MS, type RealPool, waitForPane, waitForSignal} from './bed.js'
 
 let pool: RealPool | undefined
@@ -19,8 +19,6 @@ afterEach(async () => {
   pool = undefined
   hook = undefined
 })
-
-const posts = (h: Loopback, kind: string) => h.requests.filter((r) => (r.json as {event?: string} | undefined)?.event === kind)
 
 describe('a lost login with the real Claude Code', {timeout: REAL_TEST_MS}, () => {
   it('a 401 marks the account, notifies once with the fix, leaves it once, and a later real turn under its home clears it', async () => {
