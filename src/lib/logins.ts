@@ -183,6 +183,13 @@ export function planLogins(state: Pick<State, 'logins'>, observation: LoginObser
   return plan
 }
 
+/** What recording this observation would do (dry run, or a poll that takes no lock). */
+export function previewLogins(state: Pick<State, 'logins'>, observation: LoginObservation): LoginsOutcome {
+  const plan = planLogins(state, observation)
+  const kept = Object.entries(state.logins ?? {}).filter(([name, s]) => s.required !== null && !plan.clear.some((c) => c.account === name)).map(([name]) => name)
+  return {...plan, required: [...new Set([...kept, ...plan.mark.map((m) => m.account)])]}
+}
+
 /** True when this poll's observation changes the marks or must act on them (quota check then takes the lock). */
 export function loginsNeedLock(config: Config, state: State, observation: LoginObservation, now: Date): boolean {
   const plan = planLogins(state, observation)
@@ -211,7 +218,7 @@ export async function recordLogins(config: Config, tx: Transaction, observation:
     logins[e.account] = {cleared_at: logins[e.account]?.cleared_at ?? null, required: {evidence_at: e.at, pattern: e.pattern, session: e.session, since: now.toISOString(), snippet: e.snippet.slice(0, 120), source: e.source}}
   }
 
-  tx.state.logins = logins
+  if (plan.clear.length > 0 || plan.mark.length > 0) tx.state.logins = logins
   for (const e of plan.mark) {
     const next = nextStep(config, tx.state, e.account, now)
     await appendEvent(config.stateDir, 'account_login_required', {account: e.account, evidence_at: e.at, fix: loginFix(config, e.account), next, pattern: e.pattern, session: e.session, snippet: e.snippet, source: e.source}, now)

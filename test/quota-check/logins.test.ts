@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest'
 import type {Transaction} from '../../src/lib/lock.js'
 
 import {parseConfig} from '../../src/lib/config-schema.js'
-import {describeLoginRequired, type LoginEvidence, type LoginObservation, loginSwapAway, planLogins, usableTargets} from '../../src/lib/logins.js'
+import {describeLoginRequired, type LoginEvidence, type LoginObservation, loginSwapAway, planLogins, previewLogins, usableTargets} from '../../src/lib/logins.js'
 import {accountLoginRequired, accountLoginRestored, allExhausted, planNotifications} from '../../src/lib/notify/notifier.js'
 import {type LoginState, parseStateText, serializeState, type State, STATE_VERSION} from '../../src/lib/state.js'
 import {chooseTarget} from '../../src/lib/swap/swap.js'
@@ -83,6 +83,15 @@ describe('planLogins: clearing', () => {
     const plan = planLogins(s, observed({credentials: {backup: '2026-11-21T09:50:00.000Z'}, evidence: [evidence('backup', '2026-11-21T09:55:00.000Z')]}))
     expect(plan.clear.map((c) => c.account)).toEqual(['backup'])
     expect(plan.mark.map((m) => m.account)).toEqual(['backup'])
+  })
+})
+
+describe('previewLogins (quota check --dry-run)', () => {
+  it('lists the accounts marked after the poll: kept, newly marked, not the cleared', () => {
+    const s = state({logins: {backup: marked('2026-11-21T09:40:00.000Z', '2026-11-21T09:39:00.000Z'), spare: marked('2026-11-21T09:40:00.000Z')}})
+    const preview = previewLogins(s, observed({credentials: {backup: '2026-11-21T09:50:00.000Z'}, evidence: [evidence('main', '2026-11-21T09:59:00.000Z')]}))
+    expect(preview.required).toEqual(['spare', 'main'])
+    expect(preview.clear.map((c) => c.account)).toEqual(['backup'])
   })
 })
 

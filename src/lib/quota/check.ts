@@ -14,7 +14,7 @@ import type {Tmux} from '../tmux.js'
 
 import {appendEvent} from '../events.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
-import {loginsNeedLock, loginSwapAway, type LoginsOutcome, observeLogins, planLogins, recordLogins} from '../logins.js'
+import {loginsNeedLock, loginSwapAway, type LoginsOutcome, observeLogins, previewLogins, recordLogins} from '../logins.js'
 import {accountReactivated, clearNotified, deliverNotifications, type Notification, sessionStuck} from '../notify/notifier.js'
 import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
@@ -222,8 +222,8 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   const preview = decideQuota(sessions, usage, snapshot, config, now)
   const stuck = stuckSessions(sessions, snapshot.stuck ?? {}, snapshot, now)
   const logins = await observeLogins(config, snapshot, stuck, sessions, now)
-  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, sessions, stuck, swap: null, usage}
-  if (options.dryRun) return {...result, logins: {...planLogins(snapshot, logins), required: Object.entries(snapshot.logins ?? {}).filter(([, l]) => l.required).map(([name]) => name)}}
+  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, logins: previewLogins(snapshot, logins), sessions, stuck, swap: null, usage}
+  if (options.dryRun) return result
   const changes =
     preview.action !== 'none' ||
     preview.reactivated.length > 0 ||
