@@ -127,6 +127,9 @@ export async function observeLogins(config: Config, state: Pick<State, 'logins'>
     const records = await read(session)
     const started = records.filter((r) => r.event === 'SessionStart').at(-1)
     const failed = records.filter((r) => isAuthFailure(r) && (!started || r.ts >= started.ts)).at(-1)
+    // An API-key 401 shows `✻ 401 invalid x-api-key · retrying …`: Claude Code has not given up, and
+    // a retry that works must not have cost a swap. Its StopFailure, when it gives up, marks it.
+    if (!failed && entry.pattern.startsWith('retrying_')) continue
     const account = accountOfHome(config, failed?.config_dir) ?? accountOfHome(config, started?.config_dir) ?? entry.account
     if (!account) continue
     const source = verdicts.find((v) => v.session === session)?.source ?? 'pane'

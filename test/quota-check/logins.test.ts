@@ -1,14 +1,18 @@
 // Logins watched (issue 16 item 4), the pure part: which accounts a poll marks `login_required`,
 // which marks it clears and why, which accounts a swap may move to, and when the pool leaves a
 // marked active account.
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
 import type {Transaction} from '../../src/lib/lock.js'
 
 import {parseConfig} from '../../src/lib/config-schema.js'
-import {describeLoginRequired, type LoginEvidence, type LoginObservation, loginSwapAway, planLogins, previewLogins, usableTargets} from '../../src/lib/logins.js'
+import {describeLoginRequired, type LoginEvidence, type LoginObservation, loginSwapAway, observeLogins, planLogins, previewLogins, usableTargets} from '../../src/lib/logins.js'
 import {accountLoginRequired, accountLoginRestored, allExhausted, planNotifications} from '../../src/lib/notify/notifier.js'
 import {type LoginState, parseStateText, serializeState, type State, STATE_VERSION} from '../../src/lib/state.js'
+import {appendSignal, signalFromHook} from '../../src/lib/signals.js'
 import {chooseTarget} from '../../src/lib/swap/swap.js'
 
 const config = parseConfig('accounts: [{name: main, home: /h/main}, {name: backup, home: /h/backup}, {name: spare, home: /h/spare}]\nshared: {root: /s}\n', '/c.yaml')
@@ -184,5 +188,43 @@ describe('state.json', () => {
     expect(read).toMatchObject({kind: 'ok', state: {logins: s.logins}})
     const old = parseStateText(serializeState(state()))
     expect(old.kind === 'ok' && old.state.logins).toBeUndefined()
+  })
+})
+
+describe('observeLogins (hook records in a real state folder)', () => {
+  const stuckEntry = (pattern: string) => ({account: 'main', pattern, since: '2026-11-21T09:58:00.000Z', snippet: 'x', verdict: 'auth_error' as const})
+
+  it('attributes a failure to the home its record ran under, at the record\'s time; reads nothing when no login is in question', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cf-logins-'))
+    try {
+      const cfg = parseConfig(`accounts: [{name: main, home: /h/main}, {name: backup, home: /h/backup}]\nshared: {root: /s}\nautonomous: {start_index: 11, min: 1, max: 2}\nstate_dir: ${dir}\n`, '/c.yaml')
+      const hook = async (event: Record<string, unknown>, home: string, at: string) => {
+        const record = signalFromHook(JSON.stringify(event), {CLAUDE_CONFIG_DIR: home, CLAUDE_FAILOVER_SESSION: 'ccl-auto-11'}, new Date(at))
+        if (record) await appendSignal(dir, record)
+      }
+      await hook({hook_event_name: 'SessionStart', session_id: '7d35e220-c435-4cf7-b9b9-f40426042847', source: 'startup'}, '/h/backup', '2026-11-21T09:50:00.000Z')
+      await hook({error: 'authentication_failed', hook_event_name: 'StopFailure', last_assistant_message: 'Not logged in · Please run /login'}, '/h/backup', '2026-11-21T09:51:00.000Z')
+      expect(await observeLogins(cfg, {}, {}, [], NOW)).toEqual({credentials: {}, evidence: [], successes: []})
+      const seen = await observeLogins(cfg, {}, {'ccl-auto-11': stuckEntry('auth_login_required')}, [{session: 'ccl-auto-11', source: 'hook'}], NOW)
+      // backup (the record's home), not main (the stuck entry's guess from the active account).
+      expect(seen.evidence).toEqual([{account: 'backup', at: '2026-11-21T09:51:00.000Z', pattern: 'auth_login_required', session: 'ccl-auto-11', snippet: 'x', source: 'hook'}])
+      // A Stop under backup's home later is the proof its login works.
+      await hook({hook_event_name: 'Stop', last_assistant_message: 'done'}, '/h/backup', '2026-11-21T09:55:00.000Z')
+      const later = await observeLogins(cfg, {logins: {backup: marked('2026-11-21T09:52:00.000Z', '2026-11-21T09:51:00.000Z')}}, {}, [], NOW)
+      expect(later.successes).toEqual([{account: 'backup', at: '2026-11-21T09:55:00.000Z', session: 'ccl-auto-11'}])
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
+  })
+
+  it('a pane still retrying an API-key 401 is no evidence yet (Claude Code has not given up)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cf-logins-'))
+    try {
+      const cfg = parseConfig(`accounts: [{name: main, home: /h/main}]\nshared: {root: /s}\nautonomous: {start_index: 11, min: 1, max: 2}\nstate_dir: ${dir}\n`, '/c.yaml')
+      expect((await observeLogins(cfg, {}, {'ccl-auto-11': stuckEntry('retrying_api_error_401')}, [], NOW)).evidence).toEqual([])
+      expect((await observeLogins(cfg, {}, {'ccl-auto-11': stuckEntry('auth_login_required')}, [], NOW)).evidence).toEqual([expect.objectContaining({account: 'main', at: '2026-11-21T09:58:00.000Z', source: 'pane'})])
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
   })
 })
