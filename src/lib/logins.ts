@@ -117,7 +117,7 @@ function isAuthFailure(record: SignalRecord): boolean {
  * account is marked or a login was seen lost) every session's newest Stop and the marked homes'
  * credentials. Read-only; costs nothing on a poll where no login is in question.
  */
-export async function observeLogins(config: Config, state: Pick<State, 'logins'>, stuck: Readonly<Record<string, StuckSession>>, verdicts: readonly {session: string; source: string | null}[], now: Date): Promise<LoginObservation> {
+export async function observeLogins(config: Config, state: Pick<State, 'logins'>, stuck: Readonly<Record<string, StuckSession>>, verdicts: readonly {session: string; source: string | null; sources?: readonly string[]}[], now: Date): Promise<LoginObservation> {
   const lost = Object.entries(stuck).filter(([, entry]) => entry.verdict === 'auth_error')
   const marked = Object.entries(state.logins ?? {}).filter(([, s]) => s.required !== null).map(([name]) => name)
   const observation: LoginObservation = {credentials: {}, evidence: [], successes: []}
@@ -127,12 +127,17 @@ export async function observeLogins(config: Config, state: Pick<State, 'logins'>
     const records = await read(session)
     const started = records.filter((r) => r.event === 'SessionStart').at(-1)
     const failed = records.filter((r) => isAuthFailure(r) && (!started || r.ts >= started.ts)).at(-1)
+    const verdict = verdicts.find((v) => v.session === session)
+    // A session with hook records must have a fresh record that agrees: a conversation resumed on
+    // another account redraws its old "Not logged in" line, which would mark the new account.
+    // Claude Code 2.1.328 always ends a turn on a lost login with StopFailure authentication_failed.
+    if (!failed && started && !verdict?.sources?.some((s) => s !== 'pane')) continue
     // An API-key 401 shows `✻ 401 invalid x-api-key · retrying …`: Claude Code has not given up, and
     // a retry that works must not have cost a swap. Its StopFailure, when it gives up, marks it.
     if (!failed && entry.pattern.startsWith('retrying_')) continue
     const account = accountOfHome(config, failed?.config_dir) ?? accountOfHome(config, started?.config_dir) ?? entry.account
     if (!account) continue
-    const source = verdicts.find((v) => v.session === session)?.source ?? 'pane'
+    const source = verdict?.source ?? 'pane'
     observation.evidence.push({account, at: failed?.ts ?? entry.since, pattern: entry.pattern, session, snippet: entry.snippet, source})
   }
 

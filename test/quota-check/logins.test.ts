@@ -208,6 +208,10 @@ describe('observeLogins (hook records in a real state folder)', () => {
       const seen = await observeLogins(cfg, {}, {'ccl-auto-11': stuckEntry('auth_login_required')}, [{session: 'ccl-auto-11', source: 'hook'}], NOW)
       // backup (the record's home), not main (the stuck entry's guess from the active account).
       expect(seen.evidence).toEqual([{account: 'backup', at: '2026-11-21T09:51:00.000Z', pattern: 'auth_login_required', session: 'ccl-auto-11', snippet: 'x', source: 'hook'}])
+      // The conversation resumed under main's home, its pane still showing the old line: no fresh
+      // record agrees, so that is no evidence against main.
+      await hook({hook_event_name: 'SessionStart', session_id: '7d35e220-c435-4cf7-b9b9-f40426042847', source: 'resume'}, '/h/main', '2026-11-21T09:52:00.000Z')
+      expect((await observeLogins(cfg, {}, {'ccl-auto-11': stuckEntry('auth_login_required')}, [{session: 'ccl-auto-11', source: 'pane', sources: ['pane']}], NOW)).evidence).toEqual([])
       // A Stop under backup's home later is the proof its login works.
       await hook({hook_event_name: 'Stop', last_assistant_message: 'done'}, '/h/backup', '2026-11-21T09:55:00.000Z')
       const later = await observeLogins(cfg, {logins: {backup: marked('2026-11-21T09:52:00.000Z', '2026-11-21T09:51:00.000Z')}}, {}, [], NOW)
@@ -217,7 +221,7 @@ describe('observeLogins (hook records in a real state folder)', () => {
     }
   })
 
-  it('a pane still retrying an API-key 401 is no evidence yet (Claude Code has not given up)', async () => {
+  it('without hook records the pane is the only witness, but a pane still retrying an API-key 401 is no evidence yet (Claude Code has not given up)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cf-logins-'))
     try {
       const cfg = parseConfig(`accounts: [{name: main, home: /h/main}]\nshared: {root: /s}\nautonomous: {start_index: 11, min: 1, max: 2}\nstate_dir: ${dir}\n`, '/c.yaml')

@@ -53,6 +53,8 @@ describe('a lost login with the real Claude Code', {timeout: REAL_TEST_MS}, () =
     // More polls: no second swap, no second notice; the notice carries the exact fix.
     for (let i = 0; i < 2; i++) expect((await p.cli(['quota', 'check'])).code).toBe(0)
     expect((await readRecentEvents(p.config.stateDir, 100)).filter((e) => e.event === 'swap')).toHaveLength(1)
+    // The conversation resumed on backup redraws the old "Not logged in" line: backup is not marked by it.
+    expect((await readStateSnapshot(p.config)).state.logins?.backup?.required ?? null).toBeNull()
     expect(posts(hook, 'account_login_required')).toHaveLength(1)
     expect(JSON.stringify(posts(hook, 'account_login_required')[0]?.json)).toContain(fix)
     const check = await p.cli(['status', '--check'])
