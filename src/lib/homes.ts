@@ -252,6 +252,9 @@ export async function prepareHomes(config: Config, options: {accounts?: string[]
   }
 
   const {problems, warnings} = await checkHomes(config, options.accounts)
+  // What the pool itself saw: a login that failed on a session (quota check's mark, see logins.ts).
+  const {loginMarkWarnings} = await import('./logins.js')
+  warnings.push(...(await loginMarkWarnings(config, options.accounts)))
   // A dry run reports what it would write; the problems it would fix are not problems left over.
   const left = options.fix && options.dryRun ? problems.filter((p) => p.gap === 'home-missing' || p.gap === 'unreadable') : problems
   return {fixed, ok: left.length === 0, problems: left, warnings}

@@ -44,6 +44,25 @@ const stuckSchema = object({
   snippet: string,
 })
 
+/** An account whose login the pool saw fail (issue 16 item 4): never a swap target until cleared. */
+const loginMarkSchema = object({
+  /** When quota check marked it. */
+  since: isoTime,
+  /** When the failing record was written (or first seen, for a pane-only sighting). */
+  evidence_at: isoTime,
+  session: nullableString,
+  /** The witness that decided: `hook` (StopFailure authentication_failed), `transcript` or `pane`. */
+  source: string,
+  pattern: string,
+  snippet: string,
+})
+
+const loginStateSchema = object({
+  required: withDefault(nullable(loginMarkSchema), () => null),
+  /** The last clear: evidence older than this never marks the account again. */
+  cleared_at: nullableTime,
+})
+
 export const stateSchema = object({
   version: literal(STATE_VERSION),
   generation: integer(0),
@@ -58,12 +77,16 @@ export const stateSchema = object({
   swap_journal: withDefault(unknown, () => null),
   /** Sessions the last quota check saw waiting for input or without a login (absent: none). */
   stuck: optional(record(stuckSchema)),
+  /** Per account: a login the pool saw fail, and when the last one was cleared (absent: none ever). */
+  logins: optional(record(loginStateSchema)),
 })
 
 export type State = Checked<typeof stateSchema>
 export type AccountState = Checked<typeof accountStateSchema>
 export type SessionRecord = Checked<typeof sessionStateSchema>
 export type StuckSession = Checked<typeof stuckSchema>
+export type LoginMark = Checked<typeof loginMarkSchema>
+export type LoginState = Checked<typeof loginStateSchema>
 
 export const STATE_FILE = 'state.json'
 export const FENCE_DIR = 'fence'

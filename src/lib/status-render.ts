@@ -20,6 +20,10 @@ export function renderStatus(report: StatusReport, now: Date): string {
       ]),
     ),
   )
+  for (const a of report.accounts) {
+    if (a.login_required) out.push(colour.bad(`${a.name}: needs a login since ${relative(a.login_required.since, now)} (${JSON.stringify(a.login_required.snippet.slice(0, 60))}); never swapped to until then; fix: ${a.login_required.fix}`))
+  }
+
   out.push(...renderUsage(report, now))
   if (report.dispatch_paused_until && Date.parse(report.dispatch_paused_until) > now.getTime()) {
     out.push(colour.warn(`dispatch paused until ${report.dispatch_paused_until} (${relative(report.dispatch_paused_until, now)})`))

@@ -11,6 +11,7 @@ import {type EventRecord, readRecentEvents} from './events.js'
 import {readStateSnapshot} from './lock.js'
 import {dedicatedSessionNames, poolSessionNames} from './pool.js'
 import {countQueue, discoverProjects, type QueueCounts} from './queue/layout.js'
+import {describeLoginRequired, loginFix, loginMark} from './logins.js'
 import {describeStuck, stuckWayOut} from './stuck.js'
 import {recordedUsage} from './usage/recorded.js'
 import type {AccountUsage} from './usage/view.js'
@@ -20,7 +21,15 @@ export interface StatusReport {
   /** With --check: what needs a human; empty when all is well. */
   problems?: string[]
   active_account: string | null
-  accounts: {name: string; home: string; active: boolean; exhausted_until: string | null; exhausted: boolean}[]
+  accounts: {
+    name: string
+    home: string
+    active: boolean
+    exhausted_until: string | null
+    exhausted: boolean
+    /** Its login was seen gone (quota check's mark): never a swap target until it works again. */
+    login_required: {since: string; session: string | null; source: string; snippet: string; fix: string} | null
+  }[]
   sessions: {
     name: string
     kind: 'pool' | 'dedicated'
@@ -74,8 +83,15 @@ export async function attentionNeeded(config: Config, report: StatusReport): Pro
     if (s.state === 'stalled') problems.push(`${s.name} has stalled on ${s.task ?? 'its task'} since ${s.since}`)
   }
 
-  // Hook point: when accounts gain their own "login required" state, report it here, once per
-  // account; until then a lost login is seen through its sessions (auth_error, above).
+  for (const a of report.accounts) {
+    if (a.login_required) problems.push(describeLoginRequired(config, a.name, a.login_required))
+  }
+
+  const unusable = report.accounts.filter((a) => a.exhausted || a.login_required)
+  if (unusable.length === report.accounts.length && unusable.length > exhausted.length) {
+    problems.push(`no account can take the pool: ${unusable.map((a) => (a.login_required ? `${a.name} needs a login` : `${a.name} is exhausted until ${a.exhausted_until}`)).join('; ')}`)
+  }
+
   if (!report.tmux.running && config.autonomous.min > 0) problems.push(`no tmux server is running${report.tmux.socket ? ` on ${report.tmux.socket}` : ''}`)
   problems.push(...(await queueProblems(config, report)))
   const links = await checkSharedLinks(config)
@@ -132,11 +148,13 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
 
   const accounts = config.accounts.map((account) => {
     const until = state.accounts[account.name]?.exhausted_until ?? null
+    const mark = loginMark(state, account.name)
     return {
       active: state.active_account === account.name,
       exhausted: until !== null && Date.parse(until) > now.getTime(),
       exhausted_until: until,
       home: account.home,
+      login_required: mark ? {fix: loginFix(config, account.name), session: mark.session, since: mark.since, snippet: mark.snippet, source: mark.source} : null,
       name: account.name,
     }
   })

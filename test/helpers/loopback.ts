@@ -84,3 +84,8 @@ export function loopbackPool(): {start: (...replies: Reply[]) => Promise<Loopbac
     },
   }
 }
+
+/** The notifications of one kind a webhook loopback received (the generic webhook's `event` field). */
+export function webhookPosts(server: Loopback, kind: string): RecordedRequest[] {
+  return server.requests.filter((r) => (r.json as {event?: string} | undefined)?.event === kind)
+}

@@ -184,7 +184,12 @@ function pool(extraYaml = ''): {box: Sandbox; events: string; now: number} {
   writeFileSync(
     join(state, 'state.json'),
     JSON.stringify({
-      accounts: {backup: {exhausted_until: null, last_hit: null}, main: {exhausted_until: '2099-01-01T00:00:00.000Z', last_hit: null, login_required: true}},
+      accounts: {backup: {exhausted_until: null, last_hit: null}, main: {exhausted_until: '2099-01-01T00:00:00.000Z', last_hit: null}},
+      // main's login was seen gone (logins.ts: the mark lives in state.logins); backup's was cleared.
+      logins: {
+        backup: {cleared_at: iso(now - 30_000), required: null},
+        main: {cleared_at: null, required: {evidence_at: iso(now - 90_000), pattern: 'hook_authentication_failed', session: 'ccl-auto-11', since: iso(now - 60_000), snippet: 'Not logged in · Please run /login', source: 'hook'}},
+      },
       active_account: 'backup',
       dispatch_paused_until: null,
       generation: 4,

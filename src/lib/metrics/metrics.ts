@@ -11,8 +11,7 @@ import type {AccountUsage} from '../usage/view.js'
 
 import {fail} from '../errors.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs-atomic.js'
-import {readFile} from '../fs.js'
-import {SESSION_STATES, statePath} from '../state.js'
+import {SESSION_STATES} from '../state.js'
 import {gatherStatus} from '../status.js'
 import {WINDOWS} from '../usage/records.js'
 import {advanceCounts, type EventCounts, type MetricsState, readMetricsState, writeMetricsState} from './event-counts.js'
@@ -95,7 +94,8 @@ export async function exportMetrics(config: Config, deps: MetricsDeps, options: 
   const now = deps.now()
   const folder = options.output ? dirname(resolve(options.output)) : undefined
   if (folder && !statSync(folder, {throwIfNoEntry: false})?.isDirectory()) throw fail('cantCreate', `cannot write ${options.output}: the folder ${folder} does not exist; create it first (e.g. mkdir -p ${folder})`)
-  const [report, loginRequired, previous] = await Promise.all([gatherStatus(config, deps, {events: 0}), readLoginRequired(config), readMetricsState(config.stateDir)])
+  const [report, previous] = await Promise.all([gatherStatus(config, deps, {events: 0}), readMetricsState(config.stateDir)])
+  const loginRequired = Object.fromEntries(report.accounts.map((a) => [a.name, a.login_required !== null]))
   const counts = await advanceCounts(config.stateDir, previous.events)
   const tick = options.tickSeconds === undefined ? previous.tick : {at: now.toISOString(), seconds: options.tickSeconds}
   const families = metricFamilies({counts, loginRequired, now, report, tick, usage: report.usage})
@@ -107,16 +107,3 @@ export async function exportMetrics(config: Config, deps: MetricsDeps, options: 
   return {families: families.filter((f) => f.samples.length > 0).length, format: options.format, output: options.output ?? null, text}
 }
 
-/**
- * Which accounts need a new login: `accounts.<name>.login_required` in state.json, read from the
- * raw file so that the field counts whatever shape it is given (true, or a record of when and why);
- * absent, or an unreadable file, is "no".
- */
-async function readLoginRequired(config: Config): Promise<Record<string, boolean>> {
-  try {
-    const raw = JSON.parse(await readFile(statePath(config.stateDir), 'utf8')) as {accounts?: Record<string, {login_required?: unknown}>}
-    return Object.fromEntries(Object.entries(raw.accounts ?? {}).map(([name, a]) => [name, Boolean(a?.login_required)]))
-  } catch {
-    return {}
-  }
-}

@@ -10,6 +10,8 @@ export type NotificationKind =
   | 'session_died'
   | 'session_recovered'
   | 'session_stuck'
+  | 'account_login_required'
+  | 'account_login_restored'
   | 'task_failed'
   | 'task_stalled'
   | 'symlinks_invalid'
@@ -118,6 +120,8 @@ export function swapFailed(input: {from: string | null; to: string | null; reaso
 export function allExhausted(input: {
   accounts: {name: string; exhaustedUntil: string | null}[]
   dispatchPausedUntil?: string | null
+  /** Accounts left out because their login is gone, each with the command that fixes it. */
+  loginRequired?: {name: string; fix: string}[]
   next?: string
 }): Notification {
   const known = input.accounts.filter((a) => a.exhaustedUntil !== null && !Number.isNaN(Date.parse(a.exhaustedUntil)))
@@ -141,8 +145,14 @@ export function allExhausted(input: {
     kind: 'all_exhausted',
     mode: 'condition',
     severity: 'critical',
-    text: [`Every account has hit its usage limit: ${each.join(', ')}.`, `Dispatching is paused${paused}: no task is handed out and no swap is attempted.`, next].join('\n'),
-    title: earliest?.exhaustedUntil ? `All accounts exhausted until ${formatTime(earliest.exhaustedUntil)} (${earliest.name} resets first)` : 'All accounts exhausted (no reset time known)',
+    text: [
+      input.loginRequired?.length
+        ? `No account can take the pool: ${[...each, ...input.loginRequired.map((a) => `${a.name} needs a login (fix: ${a.fix})`)].join(', ')}.`
+        : `Every account has hit its usage limit: ${each.join(', ')}.`,
+      `Dispatching is paused${paused}: no task is handed out and no swap is attempted.`, next].join('\n'),
+    title: input.loginRequired?.length
+      ? `No account to swap to: ${input.loginRequired.map((l) => l.name).join(', ')} need${input.loginRequired.length === 1 ? 's' : ''} a login${earliest?.exhaustedUntil ? `, ${earliest.name} is back at ${formatTime(earliest.exhaustedUntil)}` : ''}`
+      : earliest?.exhaustedUntil ? `All accounts exhausted until ${formatTime(earliest.exhaustedUntil)} (${earliest.name} resets first)` : 'All accounts exhausted (no reset time known)',
   }
 }
 
@@ -224,6 +234,38 @@ export function sessionStuck(input: {session: string; verdict: 'awaiting_input' 
     severity: 'warning',
     text: [`tmux session ${input.session} ${what}: ${JSON.stringify(input.snippet)}.`, `Next: nothing happens by itself; ${input.wayOut}.`].join('\n'),
     title: `Session ${input.session} ${input.verdict === 'auth_error' ? 'needs a login' : 'is stuck at a prompt'}`,
+  }
+}
+
+/** An account's login is gone: the pool never swaps to it until it works again. */
+export function accountLoginRequired(input: {account: string; home: string; since: string; session: string | null; snippet: string; fix: string; next: string}): Notification {
+  return {
+    clears: [],
+    fields: {account: input.account, fix: input.fix, home: input.home, session: input.session, since: input.since, snippet: input.snippet},
+    key: `account_login_required:${input.account}`,
+    kind: 'account_login_required',
+    mode: 'event',
+    severity: 'critical',
+    text: [
+      `Account ${input.account} is not logged in any more${input.session ? ` (seen on session ${input.session})` : ''}: ${JSON.stringify(input.snippet)}.`,
+      `Fix: ${input.fix}.`,
+      input.next,
+    ].join('\n'),
+    title: `Account ${input.account} needs a login`,
+  }
+}
+
+/** A login that was marked gone works again (sent only when the loss was notified). */
+export function accountLoginRestored(input: {account: string; reason: string; next?: string}): Notification {
+  return {
+    clears: [`account_login_required:${input.account}`],
+    fields: {account: input.account, reason: input.reason},
+    key: `account_login_restored:${input.account}`,
+    kind: 'account_login_restored',
+    mode: 'recovery',
+    severity: 'info',
+    text: [`Account ${input.account} is logged in again (${input.reason}).`, input.next ?? 'Next: the pool may swap to it again; nothing to do.'].join('\n'),
+    title: `Account ${input.account} is logged in again`,
   }
 }
 

@@ -14,6 +14,7 @@ import type {Tmux} from '../tmux.js'
 
 import {appendEvent} from '../events.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
+import {loginsNeedLock, loginSwapAway, type LoginsOutcome, observeLogins, previewLogins, recordLogins} from '../logins.js'
 import {accountReactivated, clearNotified, deliverNotifications, type Notification, sessionStuck} from '../notify/notifier.js'
 import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
@@ -65,6 +66,8 @@ export interface QuotaCheckResult {
   dry_run: boolean
   /** Sessions waiting for input or without a login, as recorded after this poll (session → since, verdict…). */
   stuck: Record<string, StuckSession>
+  /** Accounts whose login is gone (marked this poll, cleared this poll, marked after it); see logins.ts. */
+  logins?: LoginsOutcome
 }
 
 /** Observes the active account's live sessions; never locks, never writes. */
@@ -218,14 +221,16 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   const now = deps.now()
   const preview = decideQuota(sessions, usage, snapshot, config, now)
   const stuck = stuckSessions(sessions, snapshot.stuck ?? {}, snapshot, now)
-  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, sessions, stuck, swap: null, usage}
+  const logins = await observeLogins(config, snapshot, stuck, sessions, now)
+  const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, logins: previewLogins(snapshot, logins), sessions, stuck, swap: null, usage}
   if (options.dryRun) return result
   const changes =
     preview.action !== 'none' ||
     preview.reactivated.length > 0 ||
     Object.keys(snapshot.suspect).length > 0 ||
     (snapshot.dispatch_paused_until !== null && Date.parse(snapshot.dispatch_paused_until) <= now.getTime()) ||
-    !sameStuck(stuck, snapshot.stuck ?? {})
+    !sameStuck(stuck, snapshot.stuck ?? {}) ||
+    loginsNeedLock(config, snapshot, logins, now)
   if (!changes) return result
 
   return withStateLock(config, {command: 'quota check', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {
@@ -235,12 +240,20 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
     const decision = decideQuota(moved ? [] : sessions, moved ? [] : usage, tx.state, config, deps.now())
     result.decision = decision
     if (!moved) result.stuck = stuckSessions(sessions, tx.state.stuck ?? {}, tx.state, deps.now())
+    // Login evidence is attributed by each record's own home, not by the active account: it holds even if another command swapped meanwhile.
+    result.logins = await recordLogins(config, tx, logins, deps)
     await applyDecision(config, tx, decision, deps, moved ? undefined : result.stuck)
     if (decision.action === 'swap') {
       deps.log.warn(decision.message)
       result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
     } else if (decision.action !== 'none') {
       deps.log.info(decision.message)
+    }
+
+    const away = decision.action === 'swap' ? null : loginSwapAway(config, tx.state, deps.now())
+    if (away) {
+      deps.log.warn(`[logins] swap: ${away}`)
+      result.swap = await swapLocked(config, {expectFrom: tx.state.active_account ?? undefined, reason: away}, deps, tx)
     }
 
     return result

@@ -21,6 +21,7 @@ import {dedicatedSessionNames, poolSessionNames} from '../pool.js'
 import {discoverProjects} from '../queue/layout.js'
 import {isConversationId, readSignals} from '../signals.js'
 import {checkHomes, describeHomeProblem, HOMES_FIX} from '../homes.js'
+import {clearForOperator, loginFix, loginMark} from '../logins.js'
 import {checkSharedLinks, describeProblem} from '../symlinks.js'
 import {isResumed, type Journal, type JournalSession, rollForwardSwap, runJournal} from './journal.js'
 
@@ -92,6 +93,9 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
   }
 
   result.to = target.account.name
+  // The operator chose a marked account (they may just have logged it in): without clearing the
+  // mark, the next quota check would swap straight back out of it. A login still gone marks it again.
+  if (options.to && !options.dryRun && (await clearForOperator(config, tx, target.account.name, deps.now()))) deps.log.warn(`${target.account.name} was marked as needing a login; cleared by this swap (it is marked again if its login still fails)`)
   const links = (await checkSharedLinks(config, [target.account.name])).map((p) => describeProblem(p))
   // A home that stops at a first-launch screen would leave every resumed session waiting for an
   // answer nobody gives, while the pool looks swapped: refused before anything is killed.
@@ -133,9 +137,9 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
   return result
 }
 
-type TargetChoice = {account: Account} | {none: string; earliest: string | null}
+type TargetChoice = {account: Account} | {none: string; earliest: string | null; loginRequired?: string[]}
 
-/** `--to`, else the next account in config order (after the active one) that is not exhausted. */
+/** `--to`, else the next account in config order (after the active one) that is neither exhausted nor in need of a login. */
 export function chooseTarget(config: Config, tx: Transaction, options: SwapOptions, now: Date): TargetChoice {
   const active = tx.state.active_account
   const exhaustedUntil = (name: string) => {
@@ -156,21 +160,32 @@ export function chooseTarget(config: Config, tx: Transaction, options: SwapOptio
   for (let i = 1; i <= config.accounts.length; i++) {
     const account = config.accounts[(start + i) % config.accounts.length] as Account
     if (account.name === active) continue
-    if (!exhaustedUntil(account.name)) return {account}
+    if (!exhaustedUntil(account.name) && !loginMark(tx.state, account.name)) return {account}
   }
 
   const times = config.accounts.map((a) => exhaustedUntil(a.name)).filter((t): t is string => t !== null).sort()
   const earliest = times[0] ?? null
-  return {earliest, none: `all accounts are exhausted${earliest ? ` until ${earliest}` : ''}; dispatch is paused until then`}
+  const loggedOut = config.accounts.filter((a) => a.name !== active && loginMark(tx.state, a.name))
+  if (loggedOut.length === 0) return {earliest, none: `all accounts are exhausted${earliest ? ` until ${earliest}` : ''}; dispatch is paused until then`}
+  const others = config.accounts.filter((a) => a.name !== active && !loginMark(tx.state, a.name)).map((a) => `${a.name} is exhausted until ${exhaustedUntil(a.name)}`)
+  const logins = loggedOut.map((a) => `${a.name} needs a login (${loginFix(config, a.name)})`)
+  return {earliest, loginRequired: loggedOut.map((a) => a.name), none: `no account to swap to: ${[...logins, ...others].join('; ')}; ${earliest ? `dispatch is paused until ${earliest}` : 'the pool stays on ' + (active ?? 'its account')}`}
 }
 
-async function allAccountsExhausted(config: Config, tx: Transaction, target: {earliest: string | null}, deps: SwapDeps): Promise<void> {
+async function allAccountsExhausted(config: Config, tx: Transaction, target: {earliest: string | null; loginRequired?: string[]}, deps: SwapDeps): Promise<void> {
   tx.state.dispatch_paused_until = target.earliest
-  await appendEvent(config.stateDir, 'all_exhausted', {until: target.earliest}, deps.now())
+  const loggedOut = target.loginRequired ?? []
+  await appendEvent(config.stateDir, 'all_exhausted', {login_required: loggedOut.length > 0 ? loggedOut : undefined, until: target.earliest}, deps.now())
   const sent = await deliverNotifications(
     config,
     tx.state.notified,
-    [allExhausted({accounts: config.accounts.map((a) => ({exhaustedUntil: tx.state.accounts[a.name]?.exhausted_until ?? null, name: a.name})), ...(target.earliest ? {dispatchPausedUntil: target.earliest} : {})})],
+    [
+      allExhausted({
+        accounts: config.accounts.filter((a) => !loggedOut.includes(a.name)).map((a) => ({exhaustedUntil: tx.state.accounts[a.name]?.exhausted_until ?? null, name: a.name})),
+        ...(target.earliest ? {dispatchPausedUntil: target.earliest} : {}),
+        ...(loggedOut.length > 0 ? {loginRequired: loggedOut.map((name) => ({fix: loginFix(config, name), name}))} : {}),
+      }),
+    ],
     {log: deps.log, now: deps.now},
   )
   tx.state.notified = sent.notified
