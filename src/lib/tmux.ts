@@ -239,18 +239,18 @@ export class Tmux {
   }
 
   /**
-   * Kills sessions with one tmux process (kill-session commands chained with `;`); returns the
-   * names that existed. tmux stops a command list at its first failure (a session already gone), so
-   * after one the names are killed one by one, which tells which existed.
+   * Kills sessions with two tmux processes whatever their number: one listing which exist, one
+   * killing those (`kill-session` chained with `;`). Returns the names that existed. tmux stops a
+   * command list at its first failure, so if one vanished in between the rest are killed one by one.
    */
   async killSessions(names: string[]): Promise<string[]> {
     for (const name of names) this.guard(name)
-    if (names.length === 0) return []
-    const result = await this.run(chain(names.map((name) => ['kill-session', '-t', sessionTarget(name)])))
-    if (result.ok) return names
-    const killed: string[] = []
-    for (const name of names) if (await this.killSession(name)) killed.push(name)
-    return killed
+    const live = new Set((await this.survey()).sessions.map((s) => s.name))
+    const present = names.filter((name) => live.has(name))
+    if (present.length === 0) return []
+    const result = await this.run(chain(present.map((name) => ['kill-session', '-t', sessionTarget(name)])))
+    if (!result.ok) for (const name of present) await this.killSession(name)
+    return present
   }
 
   /**

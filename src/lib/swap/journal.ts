@@ -113,7 +113,7 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
   if (journal.step === 'planned') {
     trace('swap: kill')
     tx.assertHeld()
-    // One tmux process for all of them (killing twice is a no-op, so a crash mid-list is harmless).
+    // Two tmux processes for all of them (killing twice is a no-op, so a crash mid-list is harmless).
     for (const name of await deps.tmux.killSessions(journal.sessions.map((s) => s.name))) actions.push(`killed ${name}`)
     crashpoint('swap:after-kill')
     journal.step = 'killed'
