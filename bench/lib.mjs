@@ -90,8 +90,14 @@ export function distrust(stats, load) {
   const reasons = []
   const iqr = stats.median > 0 ? (stats.p75 - stats.p25) / stats.median : 0
   if (iqr > NOISE.maxRelativeIqr) reasons.push(`IQR ${Math.round(iqr * 100)}% of median`)
-  if (load && load.others > NOISE.maxOthers) reasons.push(`others used ${Math.round(load.others * 100)}% of the CPUs`)
+  const busy = busyNote(load)
+  if (busy) reasons.push(busy)
   return reasons.join('; ')
+}
+
+/** Why a figure measured under `load` (loadWatch) should not be trusted, or ''. */
+export function busyNote(load) {
+  return load && load.others > NOISE.maxOthers ? `others used ${Math.round(load.others * 100)}% of the CPUs` : ''
 }
 
 /** Average CPU and wall time per run of a command, over `count` runs after one warm-up. */
