@@ -1,7 +1,7 @@
 // Shared measuring helpers for `npm run bench`.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -9,24 +9,111 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const cli = join(root, 'bin', 'run.js')
 export const runs = Number(process.env.BENCH_RUNS ?? 20)
 
-/** CPU ms (user + system) of all reaped children of this process so far (/proc/self/stat). */
+/** CPU ms (user + system) of all reaped children of this process so far (/proc/self/stat, 10 ms ticks). */
 export function childCpuMs() {
   const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100
 }
 
-/** Average CPU and wall time per run of a command, over `count` runs after one warm-up. */
-export function cpuPerRun(command, args, {env = {}, count = runs, allowExit = [0]} = {}) {
-  const options = {env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe']}
-  spawnSync(command, args, options)
+const TIME_MARK = '@@cf-bench-time'
+
+/**
+ * Runs a command once and returns its own CPU ms (user + system, all its threads and children) and
+ * wall ms, to the millisecond: bash's `time` reads the child's rusage, where /proc/self/stat only
+ * counts whole 10 ms ticks (a tenth of a cold start). Falls back to the ticks when bash is missing.
+ */
+export function timedRun(command, args, {env = process.env, maxBuffer = 1024 * 1024 * 1024} = {}) {
+  const options = {encoding: 'utf8', env, maxBuffer, stdio: ['ignore', 'pipe', 'pipe']}
   const before = childCpuMs()
   const started = process.hrtime.bigint()
-  for (let i = 0; i < count; i++) {
-    const result = spawnSync(command, args, options)
-    if (!allowExit.includes(result.status)) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+  const result = spawnSync('bash', ['-c', `TIMEFORMAT='${TIME_MARK} %3R %3U %3S'; time "$@"`, 'bench', command, ...args], options)
+  const wall = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.error?.code === 'ENOENT') {
+    const plain = spawnSync(command, args, options)
+    return {cpu: childCpuMs() - before, status: plain.status, stderr: plain.stderr, stdout: plain.stdout, wall}
   }
 
-  return {cpu: (childCpuMs() - before) / count, wall: Number(process.hrtime.bigint() - started) / 1e6 / count}
+  const at = result.stderr.lastIndexOf(TIME_MARK)
+  if (at === -1) throw new Error(`${command} ${args.join(' ')}: no timing (${result.error?.message ?? result.stderr.slice(-200)})`)
+  const [real, user, sys] = result.stderr.slice(at + TIME_MARK.length).trim().split(/\s+/).map(Number)
+  return {cpu: (user + sys) * 1000, status: result.status, stderr: result.stderr.slice(0, at), stdout: result.stdout, wall: real * 1000}
+}
+
+/** {median, p25, p75, min, max, n} of a list of numbers (quartiles by linear interpolation). */
+export function spread(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q) => {
+    const i = (sorted.length - 1) * q
+    const lo = Math.floor(i)
+    return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (i - lo)
+  }
+
+  return {max: sorted.at(-1), median: at(0.5), min: sorted[0], n: sorted.length, p25: at(0.25), p75: at(0.75)}
+}
+
+/** Busy jiffies of the whole machine and their total, from /proc/stat's first line. */
+function machineTicks() {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)
+  const n = values.map(Number)
+  const idle = n[3] + n[4]
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0)
+  return {busy: total - idle, total}
+}
+
+/**
+ * Watches how busy the machine is while something is measured: `stop()` returns the share of all
+ * cores that processes other than this bench and its children kept busy (0…1), and the load average.
+ * A loaded machine inflates the CPU time of every run (shared caches, SMT siblings), not only wall.
+ */
+export function loadWatch() {
+  const start = machineTicks()
+  const ownStart = childCpuMs() + process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000
+  return {
+    stop() {
+      const end = machineTicks()
+      const own = childCpuMs() + process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 - ownStart
+      const totalMs = ((end.total - start.total) * 1000) / 100
+      const others = totalMs > 0 ? Math.max(0, ((end.busy - start.busy) * 1000) / 100 - own) / totalMs : 0
+      return {load1: loadavg()[0], others}
+    },
+  }
+}
+
+/** Past these, a figure is reported but flagged as not trustworthy. */
+export const NOISE = {maxOthers: 0.25, maxRelativeIqr: 0.1}
+
+/**
+ * Why a figure measured with `stats` (a spread of per-round values) under `load` (loadWatch) should
+ * not be trusted, or '' when it can be.
+ */
+export function distrust(stats, load) {
+  const reasons = []
+  const iqr = stats.median > 0 ? (stats.p75 - stats.p25) / stats.median : 0
+  if (iqr > NOISE.maxRelativeIqr) reasons.push(`IQR ${Math.round(iqr * 100)}% of median`)
+  const busy = busyNote(load)
+  if (busy) reasons.push(busy)
+  return reasons.join('; ')
+}
+
+/** Why a figure measured under `load` (loadWatch) should not be trusted, or ''. */
+export function busyNote(load) {
+  return load && load.others > NOISE.maxOthers ? `others used ${Math.round(load.others * 100)}% of the CPUs` : ''
+}
+
+/** Average CPU and wall time per run of a command, over `count` runs after one warm-up. */
+export function cpuPerRun(command, args, {env = {}, count = runs, allowExit = [0]} = {}) {
+  const fullEnv = {...process.env, ...env}
+  timedRun(command, args, {env: fullEnv})
+  const cpu = []
+  const wall = []
+  for (let i = 0; i < count; i++) {
+    const result = timedRun(command, args, {env: fullEnv})
+    if (!allowExit.includes(result.status)) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+    cpu.push(result.cpu)
+    wall.push(result.wall)
+  }
+
+  return {cpu: spread(cpu).median, cpuStats: spread(cpu), wall: spread(wall).median, wallStats: spread(wall)}
 }
 
 /** Wall time of one async function, best of `count`. */
@@ -42,26 +129,59 @@ export async function bestOf(count, fn) {
 }
 
 /**
- * CPU per run of several commands measured in interleaved rounds (one run of each per round), so a
- * slow spell of a shared machine lands on all of them alike. `cases`: [{label, command, args}].
- * Returns {label: {cpu, wall}} averaged over `count` rounds after one warm-up round.
+ * CPU per run of several commands measured in interleaved rounds (one run of each per round, in an
+ * order that rotates every round), so a slow spell of a shared machine lands on all of them alike.
+ * `cases`: [{label, command, args, env?}]. Returns {label: {cpu, wall, cpuStats, wallStats,
+ * samples}} (cpu and wall: medians over `count` rounds after one warm-up round), and under the key
+ * `load` what loadWatch saw. ratio(measured, label, base) gives the per-round ratios' spread.
  */
 export function interleaved(cases, {count = runs, env = {}} = {}) {
-  const options = {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']}
-  const totals = cases.map(() => ({cpu: 0, wall: 0}))
+  const samples = cases.map(() => ({cpu: [], wall: []}))
+  const watch = loadWatch()
   for (let round = -1; round < count; round++) {
-    for (const [i, c] of cases.entries()) {
-      const before = childCpuMs()
-      const started = process.hrtime.bigint()
-      const result = spawnSync(c.command, c.args, options)
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + Math.max(round, 0)) % cases.length
+      const c = cases[i]
+      const result = timedRun(c.command, c.args, {env: {...process.env, ...env, ...c.env}})
       if (result.status !== 0) throw new Error(`${c.command} ${c.args.join(' ')} exited ${result.status}: ${result.stderr}`)
       if (round < 0) continue
-      totals[i].cpu += childCpuMs() - before
-      totals[i].wall += Number(process.hrtime.bigint() - started) / 1e6
+      samples[i].cpu.push(result.cpu)
+      samples[i].wall.push(result.wall)
     }
   }
 
-  return Object.fromEntries(cases.map((c, i) => [c.label, {cpu: totals[i].cpu / count, wall: totals[i].wall / count}]))
+  const load = watch.stop()
+  const out = Object.fromEntries(cases.map((c, i) => [c.label, {cpu: spread(samples[i].cpu).median, cpuStats: spread(samples[i].cpu), samples: samples[i], wall: spread(samples[i].wall).median, wallStats: spread(samples[i].wall)}]))
+  Object.defineProperty(out, 'load', {enumerable: false, value: load})
+  return out
+}
+
+/** The spread of the per-round CPU ratios of `label` to `base` from one interleaved() result. */
+export function ratio(measured, label, base) {
+  const a = measured[label].samples.cpu
+  const b = measured[base].samples.cpu
+  return spread(a.map((x, i) => x / b[i]))
+}
+
+/**
+ * A bench row comparing `label` to `base` by CPU: median CPU and wall, the median of the per-round
+ * ratios with their IQR, whether `limit` (a ratio; optional) is met, and why not to trust it.
+ */
+export function ratioRow(measured, label, base, {name = label, limit, vs = base} = {}) {
+  const m = measured[label]
+  const r = ratio(measured, label, base)
+  return {
+    case: name,
+    cpu: m.cpu,
+    cpuSpread: [m.cpuStats.p25, m.cpuStats.p75],
+    meets: limit === undefined ? undefined : r.median <= limit,
+    ratio: r.median,
+    ratioSpread: [r.p25, r.p75],
+    target: limit === undefined ? '' : `≤ ${limit}×`,
+    untrusted: distrust(r, measured.load),
+    vs,
+    wall: m.wall,
+  }
 }
 
 /**

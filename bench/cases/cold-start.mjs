@@ -2,10 +2,11 @@
 // as the timers run them: no --json, output to pipes (journald's sockets under systemd), a live tmux
 // server holding one session that is not the pool's, an unchanged config. Measured in interleaved
 // rounds (see lib.mjs) so a slow spell of the machine lands on the baseline too.
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, cpuPerRun, interleaved, tmuxSandbox} from '../lib.mjs'
+import {cli, interleaved, ratioRow, root, tmuxSandbox} from '../lib.mjs'
 
 export const title = 'cold start'
 
@@ -34,22 +35,62 @@ export async function run() {
     ]
     const measured = interleaved(cases, {env})
     const baseline = measured['node -e 0']
-    rows.push({case: 'node -e 0 (baseline)', cpu: baseline.cpu, ratio: 1, vs: 'node -e 0', wall: baseline.wall})
-    for (const [label] of COMMANDS) {
-      const m = measured[label]
-      rows.push({case: `${label} (empty pool)`, cpu: m.cpu, ratio: m.cpu / baseline.cpu, target: label.startsWith('tick') ? '' : '≤ 1.5×', vs: 'node -e 0', wall: m.wall})
-    }
+    rows.push({case: 'node -e 0 (baseline)', cpu: baseline.cpu, cpuSpread: [baseline.cpuStats.p25, baseline.cpuStats.p75], ratio: 1, vs: 'node -e 0', wall: baseline.wall})
+    for (const [label] of COMMANDS) rows.push(ratioRow(measured, label, 'node -e 0', {limit: 1.3, name: `${label} (empty pool)`}))
 
     // The first run after the config changed validates it (YAML and zod) and refills the cache.
-    const cold = interleaved([{args: [cli, 'dispatch', '--config', config], command: process.execPath, label: 'miss'}], {count: 5, env: {...env, XDG_CACHE_HOME: '/proc/nonexistent'}})
-    rows.push({case: 'dispatch, config changed since the last run', cpu: cold.miss.cpu, ratio: cold.miss.cpu / baseline.cpu, vs: 'node -e 0', wall: cold.miss.wall})
+    const cold = interleaved([cases[0], {args: [cli, 'dispatch', '--config', config], command: process.execPath, env: {XDG_CACHE_HOME: '/proc/nonexistent'}, label: 'miss'}], {count: 5, env})
+    rows.push(ratioRow(cold, 'miss', 'node -e 0', {name: 'dispatch, config changed since the last run'}))
 
-    const hook = cpuPerRun('/bin/sh', ['-c', `echo '{"hook_event_name":"Stop"}' | CLAUDE_FAILOVER_SESSION=x CLAUDE_FAILOVER_STATE_DIR=${sandbox}/state ${process.execPath} ${cli} hook`])
-    const shBaseline = cpuPerRun('/bin/sh', ['-c', `echo x | ${process.execPath} -e 0`])
-    rows.push({case: 'hook (one Stop record)', cpu: hook.cpu, ratio: hook.cpu / shBaseline.cpu, target: '≤ 1.5×', vs: 'sh + node -e 0', wall: hook.wall})
+    const hooks = interleaved(
+      [
+        {args: ['-c', `echo '{"hook_event_name":"Stop"}' | CLAUDE_FAILOVER_SESSION=x CLAUDE_FAILOVER_STATE_DIR=${sandbox}/state ${process.execPath} ${cli} hook`], command: '/bin/sh', label: 'hook'},
+        {args: ['-c', `echo x | ${process.execPath} -e 0`], command: '/bin/sh', label: 'sh + node -e 0'},
+      ],
+      {env},
+    )
+    rows.push(ratioRow(hooks, 'hook', 'sh + node -e 0', {limit: 1.5, name: 'hook (one Stop record)'}))
+    rows.push(...levers(sandbox, config, env, cases[0]))
   } finally {
     cleanup()
   }
 
   return rows
+}
+
+/**
+ * Start-up levers for `tick`, in one interleaved run with node -e 0: the shipped start (bundle + code
+ * cache), the same bundle without its code cache (a copy whose cache path is a folder), and Node 20's
+ * user-land startup snapshot of the bundle (bench/snapshot/entry.cjs), with the floor of an empty
+ * snapshot.
+ */
+function levers(sandbox, config, env, baseline) {
+  const bare = join(sandbox, 'no-cache')
+  for (const d of ['bin', 'dist/cli.cjs.cache']) mkdirSync(join(bare, d), {recursive: true})
+  for (const f of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs']) copyFileSync(join(root, f), join(bare, f))
+  const entry = join(root, 'bench', 'snapshot', 'entry.cjs')
+  const blob = join(sandbox, 'cli.blob')
+  const empty = join(sandbox, 'empty.blob')
+  for (const [file, bundle] of [[blob, join(root, 'dist', 'cli.cjs')], [empty, '']]) {
+    const built = spawnSync(process.execPath, ['--snapshot-blob', file, '--build-snapshot', entry], {encoding: 'utf8', env: {...process.env, CF_BUNDLE: bundle}})
+    if (built.status !== 0) throw new Error(`building a startup snapshot failed: ${built.stderr}`)
+  }
+
+  const tick = (command) => ({args: [...command, 'tick', '--config', config], command: process.execPath})
+  const measured = interleaved(
+    [
+      baseline,
+      {...tick([cli]), label: 'tick'},
+      {...tick([join(bare, 'bin', 'run.js')]), label: 'no cache'},
+      {...tick(['--snapshot-blob', blob, cli]), label: 'snapshot'},
+      {args: ['--snapshot-blob', empty, 'x'], command: process.execPath, label: 'empty snapshot'},
+    ],
+    {count: Number(process.env.BENCH_LEVER_RUNS ?? 10), env},
+  )
+  return [
+    ratioRow(measured, 'tick', 'node -e 0', {name: 'lever: tick as shipped (bundle + V8 code cache)'}),
+    ratioRow(measured, 'no cache', 'node -e 0', {name: 'lever: tick, same bundle without its code cache'}),
+    ratioRow(measured, 'snapshot', 'node -e 0', {name: 'lever: tick from a user-land startup snapshot of the bundle'}),
+    ratioRow(measured, 'empty snapshot', 'node -e 0', {name: 'lever: an empty user-land startup snapshot (its floor)'}),
+  ]
 }

@@ -1,10 +1,11 @@
 // The default timer schedule's CPU per hour with a 20-session working pool, computed from measured
 // per-run figures: every timer in systemd/ is read (its period, and the command its service runs),
 // that exact command is measured against the pool, and runs per hour × CPU per run are summed.
+// BENCH_TICK_EVERY=120s adds that tick period to the levers reported beside the shipped schedule.
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, interleaved, root, workingPool} from '../lib.mjs'
+import {cli, distrust, interleaved, ratioRow, root, spread, workingPool} from '../lib.mjs'
 
 export const title = 'timer schedule, CPU per hour (20 sessions)'
 
@@ -43,27 +44,53 @@ export function shippedSchedule() {
   return schedule
 }
 
+/** CPU-s per hour of a schedule, from per-run CPU ms per unit (one round's or the medians). */
+function hourly(schedule, cpuOf) {
+  return schedule.reduce((sum, s) => sum + (s.perHour * cpuOf(s.unit)) / 1000, 0)
+}
+
 export async function run() {
-  const schedule = shippedSchedule()
+  const shipped = shippedSchedule()
+  // BENCH_TICK_EVERY=120s: the tick's period to report beside the shipped one (systemd/ is not changed).
+  const asked = process.env.BENCH_TICK_EVERY ? seconds(process.env.BENCH_TICK_EVERY) : undefined
+  if (asked !== undefined && !(asked > 0)) throw new Error(`BENCH_TICK_EVERY=${process.env.BENCH_TICK_EVERY}: expected a time span such as 120s or 5min`)
+  const tick = shipped.find((s) => s.unit.endsWith('-tick'))
+  const withTick = (every) => shipped.map((s) => (s === tick ? {...s, perHour: 3600 / every} : s))
   const pool = await workingPool(N, {prefix: 'cf-bench-schedule-'})
   try {
     const cases = [
       {args: ['-e', '0'], command: process.execPath, label: 'node -e 0'},
-      ...schedule.map((s) => ({args: [cli, ...s.args, '--config', pool.config], command: process.execPath, label: s.unit})),
+      ...shipped.map((s) => ({args: [cli, ...s.args, '--config', pool.config], command: process.execPath, label: s.unit})),
     ]
-    const measured = interleaved(cases, {count: 10, env: pool.env})
+    const count = Number(process.env.BENCH_SCHEDULE_RUNS ?? 10)
+    const measured = interleaved(cases, {count, env: pool.env})
     const baseline = measured['node -e 0']
-    const rows = [{case: `node -e 0 (baseline; ${N} simulated claudes running)`, cpu: baseline.cpu, ratio: 1, vs: 'node -e 0', wall: baseline.wall}]
-    let perHour = 0
-    let runsPerHour = 0
-    for (const s of schedule) {
-      const m = measured[s.unit]
-      perHour += (s.perHour * m.cpu) / 1000
-      runsPerHour += s.perHour
-      rows.push({case: `  ${s.args.join(' ')} (${s.perHour < 1 ? 'daily' : `${s.perHour}/h`})`, cpu: m.cpu, ratio: m.cpu / baseline.cpu, vs: 'node -e 0', wall: m.wall})
+    const rows = [{case: `node -e 0 (baseline; ${N} simulated claudes running)`, cpu: baseline.cpu, cpuSpread: [baseline.cpuStats.p25, baseline.cpuStats.p75], ratio: 1, vs: 'node -e 0', wall: baseline.wall}]
+    for (const s of shipped) rows.push(ratioRow(measured, s.unit, 'node -e 0', {name: `  ${s.args.join(' ')} (${s.perHour < 1 ? 'daily' : `${s.perHour}/h`})`, vs: 'node -e 0'}))
+
+    // The hourly figure per round (each round ran every timer once), so its spread is the rounds'.
+    const perRound = (schedule) => spread(baseline.samples.cpu.map((_, r) => hourly(schedule, (unit) => measured[unit].samples.cpu[r])))
+    const row = (label, schedule, limit) => {
+      const h = perRound(schedule)
+      const runsPerHour = Math.round(schedule.reduce((a, s) => a + s.perHour, 0))
+      return {
+        case: `${label}: ${h.median.toFixed(1)} CPU-s/h [${h.p25.toFixed(1)}–${h.p75.toFixed(1)}], ${runsPerHour} runs`,
+        meets: limit === undefined ? undefined : h.median <= limit,
+        ratio: h.median / 15,
+        ratioSpread: [h.p25 / 15, h.p75 / 15],
+        target: limit === undefined ? '' : `≤ ${limit} CPU-s`,
+        untrusted: distrust(h, measured.load),
+        vs: '15 CPU-s/h',
+      }
     }
 
-    rows.push({case: `default schedule, ${N} working sessions: ${perHour.toFixed(1)} CPU-s per hour (${Math.round(runsPerHour)} runs)`, ratio: perHour / 30, target: '≤ 30 CPU-s', vs: '30 CPU-s'})
+    rows.push(row(`default schedule, ${N} working sessions, tick every ${3600 / tick.perHour}s (shipped)`, shipped, 15))
+    // Levers, from the same measurements: a longer tick period (once failover is event-driven the
+    // tick is a safety net), and a start-up as cheap as node's own (the floor of any node process).
+    const periods = [...new Set([60, 120, 300, ...(asked ? [asked] : [])])].filter((p) => p !== 3600 / tick.perHour).sort((a, b) => a - b)
+    for (const every of periods) rows.push(row(`  lever: tick every ${every}s${every === asked ? ' (BENCH_TICK_EVERY)' : ''}`, withTick(every), undefined))
+    const floor = hourly(shipped, () => baseline.cpu)
+    rows.push({case: `  of the shipped figure, node's own start-up (runs/h × node -e 0): ${floor.toFixed(1)} CPU-s/h; the rest is this tool's code and tmux`, vs: ''})
     return rows
   } finally {
     pool.cleanup()

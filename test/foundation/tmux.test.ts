@@ -117,6 +117,65 @@ describe('tmux wrapper', () => {
   })
 })
 
+describe('batched changes (one tmux process)', () => {
+  it('creates sessions and types into them in one call: trailing semicolons, dashes and key names stay literal, nothing is submitted before its Enter', async () => {
+    const lines = {'ccl-5': 'echo B1;', 'ccl-6': '-n C-c Enter ; x'}
+    try {
+      expect(
+        await client.batch([
+          {create: {command: 'cat -v', cwd: box.dir}, session: 'ccl-5'},
+          {literal: lines['ccl-5'], session: 'ccl-5'},
+          {create: {command: 'cat -v', cwd: box.dir}, session: 'ccl-6'},
+          {literal: lines['ccl-6'], session: 'ccl-6'},
+        ]),
+      ).toBeNull()
+      for (const [name, text] of Object.entries(lines)) {
+        // Typed, not submitted: cat -v has echoed nothing back yet.
+        await waitFor(async () => ((await pane(name)).includes(text) ? true : undefined))
+        expect((await pane(name)).split('\n').filter((l) => l !== '')).toEqual([text])
+      }
+
+      expect(await client.batch(Object.keys(lines).map((name) => ({key: 'Enter', session: name})))).toBeNull()
+      for (const [name, text] of Object.entries(lines)) {
+        const screen = await waitFor(async () => {
+          const shown = (await pane(name)).split('\n').filter((l) => l !== '')
+          return shown.length >= 2 ? shown : undefined
+        })
+        expect(screen).toEqual([text, text])
+      }
+    } finally {
+      await client.killSessions(Object.keys(lines))
+    }
+  })
+
+  it('stops at the first step tmux refuses and says why; refuses names outside the pool before running anything', async () => {
+    await client.newSession('ccl-7', {command: 'cat', cwd: box.dir})
+    try {
+      const refused = await client.batch([
+        {create: {command: 'cat', cwd: box.dir}, session: 'ccl-7'},
+        {create: {command: 'cat', cwd: box.dir}, session: 'ccl-8'},
+      ])
+      expect(refused).toMatch(/^cannot run 2 tmux commands: tmux said: duplicate session: ccl-7/)
+      expect(await client.hasSession('ccl-8')).toBe(false)
+      await expect(client.batch([{create: {cwd: box.dir}, session: 'ccl-8'}, {literal: 'x', session: 'operator'}])).rejects.toThrow(/neither in the pool nor a dedicated session/)
+      await expect(client.batch([{key: 'C-z', session: 'ccl-7'}])).rejects.toThrow(/unknown key name/)
+      expect(await client.hasSession('ccl-8')).toBe(false)
+    } finally {
+      await client.killSession('ccl-7')
+    }
+  })
+
+  it('kills several sessions in one call and returns those that existed, a missing one in the middle included', async () => {
+    for (const name of ['ccl-5', 'ccl-7']) await client.newSession(name, {command: 'cat', cwd: box.dir})
+    expect(await client.killSessions(['ccl-5', 'ccl-6', 'ccl-7'])).toEqual(['ccl-5', 'ccl-7'])
+    expect(await client.hasSession('ccl-5')).toBe(false)
+    expect(await client.hasSession('ccl-7')).toBe(false)
+    expect(await client.killSessions(['ccl-5'])).toEqual([])
+    await expect(client.killSessions(['ccl-5', 'operator'])).rejects.toThrow(/neither in the pool/)
+    expect(await client.hasSession('operator')).toBe(true)
+  })
+})
+
 describe('capturePanes', () => {
   it('captures many panes in one call, each under its own name, and survives a vanished one', async () => {
     for (const n of ['ccl-6', 'ccl-7', 'ccl-8']) await client.newSession(n, {command: `printf 'pane of ${n}\\n'; sleep 60`, cwd: box.dir})

@@ -14,7 +14,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Config} from '../config.js'
 import {type Logger, trace} from '../log.js'
 import type {Transaction} from '../lock.js'
-import type {SessionInfo, Tmux} from '../tmux.js'
+import type {BatchStep, SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
 import {fail} from '../errors.js'
@@ -113,10 +113,9 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
   if (journal.step === 'planned') {
     trace('swap: kill')
     tx.assertHeld()
-    await inParallel(journal.sessions, async (session) => {
-      if (await deps.tmux.killSession(session.name)) actions.push(`killed ${session.name}`)
-      crashpoint('swap:after-kill')
-    })
+    // Two tmux processes for all of them (killing twice is a no-op, so a crash mid-list is harmless).
+    for (const name of await deps.tmux.killSessions(journal.sessions.map((s) => s.name))) actions.push(`killed ${name}`)
+    crashpoint('swap:after-kill')
     journal.step = 'killed'
     await save(tx, journal)
   }
@@ -144,8 +143,34 @@ export async function runJournal(config: Config, tx: Transaction, journal: Journ
     const survey = await deps.tmux.survey()
     if (!survey.running) await deps.tmux.requireServer()
     const live = new Map(survey.sessions.filter((s) => !s.paneDead).map((s) => [s.name, s]))
-    const todo = journal.sessions.filter((s) => !s.relaunched)
-    // Unstaggered relaunches run a few at a time; with a stagger they go one by one, spaced.
+    let todo = journal.sessions.filter((s) => !s.relaunched)
+    // Unstaggered, the sessions that are gone (all of them, after the kill) are created and typed
+    // into by one tmux process and submitted by a second: two round trips for the pool, not four per
+    // session. The line stays unsubmitted between the two, the window a roll-forward already closes
+    // (the pane shows the conversation id: cleared and typed again).
+    if (!deps.staggerMs) {
+      const fresh = todo.filter((s) => !live.has(s.name))
+      const launches = fresh.map((session) => ({session, ...launchSteps(config, session, target)}))
+      if ((await deps.tmux.batch(launches.flatMap((l) => l.steps))) === null) {
+        crashpoint('swap:after-type')
+        const typed = launches.filter((l) => l.typed)
+        if ((await deps.tmux.batch(typed.map((l) => ({key: 'Enter', session: l.session.name})))) === null) {
+          for (const l of launches) {
+            actions.push(launchAction(l.session, journal))
+            l.session.relaunched = true
+          }
+
+          crashpoint('swap:after-relaunch')
+        }
+      }
+
+      // A step failed (a session appeared meanwhile, a full server): the rest one by one, each
+      // from what the server shows now (relaunch() is idempotent).
+      todo = todo.filter((s) => !s.relaunched)
+      if (todo.length > 0) for (const s of (await deps.tmux.survey()).sessions) if (!s.paneDead) live.set(s.name, s)
+    }
+
+    // With a stagger they go one by one, spaced.
     await inParallel(todo, async (session, index) => {
       if (deps.staggerMs && index > 0) await sleep(deps.staggerMs * index)
       actions.push(await relaunch(config, session, target, journal, live.get(session.name), deps))
@@ -193,8 +218,30 @@ async function relaunch(config: Config, session: JournalSession, target: {name: 
     await deps.tmux.sendKey(session.name, 'C-u')
   }
 
-  if (!existing) await deps.tmux.newSession(session.name, {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}, serverChecked: true})
-  if (!session.conversation_id || session.skip_reason) return `${session.name} left at its shell (${session.skip_reason ?? 'no conversation'})`
+  const {steps, typed} = launchSteps(config, session, target)
+  if (existing) {
+    // Its shell may be in copy mode, which sendLiteral leaves first.
+    if (typed) await deps.tmux.sendLiteral(session.name, typed)
+  } else {
+    const refused = await deps.tmux.batch(steps)
+    if (refused) throw fail('unavailable', `${refused} (creating ${session.name} and typing its resume line)`)
+  }
+
+  if (typed) {
+    crashpoint('swap:after-type')
+    await deps.tmux.sendKey(session.name, 'Enter')
+  }
+
+  return launchAction(session, journal)
+}
+
+/**
+ * The tmux steps that bring a missing session up at its shell and type its resume line (not yet
+ * submitted), and that line (null when the session stays at its shell).
+ */
+function launchSteps(config: Config, session: JournalSession, target: {name: string; home: string}): {steps: BatchStep[]; typed: string | null} {
+  const steps: BatchStep[] = [{create: {cwd: session.cwd, env: {CLAUDE_FAILOVER_SESSION: session.name}}, session: session.name}]
+  if (!session.conversation_id || session.skip_reason) return {steps, typed: null}
   const line = buildLaunchLine(config, {
     account: target,
     conversationId: session.conversation_id,
@@ -203,9 +250,12 @@ async function relaunch(config: Config, session: JournalSession, target: {name: 
     session: session.name,
     task: session.task ? splitTask(session.task) : null,
   })
-  await deps.tmux.sendLiteral(session.name, line, {fresh: !existing})
-  crashpoint('swap:after-type')
-  await deps.tmux.sendKey(session.name, 'Enter')
+  // A session this list creates cannot be in copy mode: no need to ask.
+  return {steps: [...steps, {literal: line, session: session.name}], typed: line}
+}
+
+function launchAction(session: JournalSession, journal: Journal): string {
+  if (!session.conversation_id || session.skip_reason) return `${session.name} left at its shell (${session.skip_reason ?? 'no conversation'})`
   return session.fresh ? `started a new conversation ${session.conversation_id} in ${session.name} on ${journal.to} (${session.note ?? 'nothing to resume'})` : `resumed ${session.conversation_id} in ${session.name} on ${journal.to}`
 }
 

@@ -1,0 +1,30 @@
+// A user-land startup snapshot of dist/cli.cjs (Node 20's `--build-snapshot`), measured by the
+// cold-start bench as a lever against the shipped code cache; not shipped (see VERSION.md, issue 18).
+//   CF_BUNDLE=dist/cli.cjs node --snapshot-blob cf.blob --build-snapshot bench/snapshot/entry.cjs
+//   node --snapshot-blob cf.blob tick --config …
+// With CF_BUNDLE unset it snapshots nothing: the floor of any start from a user-land snapshot.
+'use strict'
+const {readFileSync} = require('node:fs')
+const {dirname} = require('node:path')
+const v8 = require('node:v8')
+
+const bundle = process.env.CF_BUNDLE
+const mod = {exports: {}}
+if (bundle) {
+  // The builder's require serves built-ins only, which is all the bundle asks for.
+  // eslint-disable-next-line no-new-func
+  new Function('exports', 'require', 'module', '__filename', '__dirname', readFileSync(bundle, 'utf8')).call(mod.exports, mod.exports, require, mod, bundle, dirname(bundle))
+}
+
+v8.startupSnapshot.setDeserializeMainFunction(async () => {
+  const {commands, runFast} = mod.exports
+  if (!commands) return
+  const argv = process.argv.slice(process.argv[1]?.endsWith('run.js') ? 2 : 1)
+  for (let n = Math.min(3, argv.length); n > 0; n--) {
+    const id = argv.slice(0, n).join(':')
+    if (commands[id]) return runFast(commands[id], argv.slice(n))
+  }
+
+  process.stderr.write(`snapshot: no command in ${argv.join(' ')}\n`)
+  process.exitCode = 64
+})
