@@ -35,6 +35,8 @@ export interface Config {
     resetGraceMs: number
     timezone?: string
     usage: {enabled: boolean; threshold: number; baseUrl: string; cacheTtlMs: number}
+    /** Per limit: swap now, or let Claude Code's own wait run (`auto`: when the reset is within the horizon or no account is usable). */
+    policy: {mode: 'auto' | 'swap' | 'wait'; waitHorizonMs: number}
   }
   dispatcher: {taskTimeoutMs: number}
   watcher: {stallAfterMs: number; startWithinMs: number}
