@@ -68,7 +68,8 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'quota.usage.threshold': 'threshold: 95',
   'quota.usage.base_url': 'base_url: https://api.anthropic.com',
   'quota.usage.cache_ttl': 'cache_ttl: 60s',
-  'quota.policy': 'policy: {mode: auto, wait_horizon: 15m}',
+  'quota.policy': 'policy: {mode: auto, wait_horizon: 15m, check_on_limit: true}',
+  'quota.policy.check_on_limit': 'check_on_limit: true',
   'quota.policy.mode': 'mode: auto',
   'quota.policy.wait_horizon': 'wait_horizon: 15m',
   dispatcher: 'dispatcher: {task_timeout: 2h}',
@@ -223,6 +224,7 @@ const rawSchema = z.strictObject({
         .strictObject({
           mode: z.enum(['auto', 'swap', 'wait'], {error: 'must be auto, swap or wait'}).prefault('auto'),
           wait_horizon: duration('15m'),
+          check_on_limit: z.boolean({error: 'must be true or false'}).prefault(true),
         })
         .prefault({}),
     })
@@ -438,7 +440,7 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
         baseUrl: raw.quota.usage.base_url.replace(/\/+$/, ''),
         cacheTtlMs: raw.quota.usage.cache_ttl,
       },
-      policy: {mode: raw.quota.policy.mode, waitHorizonMs: raw.quota.policy.wait_horizon},
+      policy: {mode: raw.quota.policy.mode, waitHorizonMs: raw.quota.policy.wait_horizon, checkOnLimit: raw.quota.policy.check_on_limit},
     },
     dispatcher: {taskTimeoutMs: raw.dispatcher.task_timeout},
     watcher: {stallAfterMs: raw.watcher.stall_after, startWithinMs: raw.watcher.start_within},

@@ -101,7 +101,8 @@ export function hooksSettings(command: string = hookCommand(), statusLine: strin
 /** Writes the hooks settings file when it is missing or different (atomically, 0600). */
 export async function ensureHooksSettings(config: Config): Promise<string> {
   const path = hooksSettingsPath(config)
-  const wanted = hooksSettings(hookCommand(config.file), config.statusline.record ? statusLineCommand() : null)
+  // Without the config's path the hook records and starts nothing: `check_on_limit: false`.
+  const wanted = hooksSettings(hookCommand(config.quota.policy.checkOnLimit ? config.file : undefined), config.statusline.record ? statusLineCommand() : null)
   const current = await readFile(path, 'utf8').catch(() => '')
   if (current !== wanted) await writeFileAtomic(path, wanted, {mode: 0o600})
   return path
