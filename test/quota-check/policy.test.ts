@@ -89,7 +89,8 @@ describe('decideQuota with the policy', () => {
     expect(decideQuota([limit('ccl-auto-11', at(300))], [], s, config, later)).toMatchObject({action: 'swap', reactivated: ['backup']})
   })
 
-  it('when the reset has passed the wait ends (the account is reactivated) and the old banner decides nothing', () => {
+  it('when the reset has passed the wait ends (the account is reactivated) and the old banner decides nothing, from the reset on', () => {
+    expect(decideQuota([limit('ccl-auto-11', at(7))], [], waitingOn(at(7)), config, new Date(Date.parse(at(7)) + 1000))).toMatchObject({action: 'none', reactivated: ['main']})
     const after = new Date(Date.parse(at(9)))
     const d = decideQuota([limit('ccl-auto-11', at(7))], [], waitingOn(at(7)), config, after)
     expect(d).toMatchObject({action: 'none', reactivated: ['main'], trigger: null})

@@ -160,7 +160,7 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
   const suspects: Record<string, number> = {}
   // A limit whose reset has passed is over (a session left at its banner after the wait, a record
   // read late): it decides nothing, or the wait would be decided again every tick.
-  const hits = sessions.filter((s) => s.verdict === 'quota_exhausted' && !(s.reset_at !== null && Date.parse(s.reset_at) + 60_000 < now.getTime()))
+  const hits = sessions.filter((s) => s.verdict === 'quota_exhausted' && !(s.reset_at !== null && Date.parse(s.reset_at) <= now.getTime()))
   // The latest reset decides: of a 5-hour and a weekly limit at once, the weekly one is the wall.
   const withReset = hits.filter((s) => s.reset_at !== null).sort((a, b) => Date.parse(b.reset_at as string) - Date.parse(a.reset_at as string))[0]
   let trigger: QuotaDecision['trigger'] = null

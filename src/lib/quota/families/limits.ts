@@ -74,8 +74,10 @@ const LIMIT_RETRY = /^((?:[\w.+-]+ ){0,3}?)limit reached\s+[·∙•]\s+retrying
 
 /** The retry notice of a limit on Claude Code's spinner row, or null. */
 export function limitRetryLine(text: string, options: ClassifyOptions): Event | null {
-  // `-J` may glue a right-aligned item onto the row (`◐ medium · /effort`) after a run of spaces.
-  const match = LIMIT_RETRY.exec((unify(text).trim().split(/\s{3,}/)[0] as string))
+  // Its own row only: `-J` may glue a right-aligned item onto it after a run of spaces, and the
+  // block may carry that item's own row below (`◐ medium · /effort`).
+  const row = text.trim().split('\n')[0] as string
+  const match = LIMIT_RETRY.exec(unify(row).split(/\s{3,}/)[0] as string)
   if (!match) return null
   const label = (match[1] ?? '').trim()
   if (NOT_QUOTA_LABEL.test(label) || (label !== '' && !WINDOW_LABEL.test(label) && !/usage/i.test(label))) return null

@@ -1,0 +1,70 @@
+// Event-driven failover (issue 16): 20 working sessions on `main` run out; the StopFailure hook of
+// the first starts `quota check` at once. Baseline in the same run: the same pool with
+// `check_on_limit: false`, where only the shipped timer's tick finds the limit. Both keep the timer
+// running (it stays the safety net). Measured from the first StopFailure record to the first and to
+// the last session resumed on `backup` (SessionStart there); the stagger alone (swap.stagger 2 s
+// between 20 relaunches) bounds the last at 38 s after the first.
+import {spawn} from 'node:child_process'
+import {join} from 'node:path'
+
+import {cli, root, workingPool} from '../lib.mjs'
+import {shippedSchedule} from './schedule.mjs'
+
+export const title = 'event-driven failover (20 sessions, StopFailure hook vs the tick)'
+
+const N = 20
+const STAGGER_MS = 2000
+
+async function measure(periodMs, tickArgs, extraConfig) {
+  const {readSignals} = await import(join(root, 'dist', 'lib', 'signals.js'))
+  const {writeSimControl} = await import(join(root, 'dist', 'sim', 'control.js'))
+  const pool = await workingPool(N, {extraConfig, prefix: 'cf-bench-event-', turnMs: 40_000})
+  const backup = join(pool.dir, 'backup')
+  const sessions = Array.from({length: N}, (_, i) => `w-${i + 1}`)
+  try {
+    await writeSimControl(join(pool.dir, 'main'), {exhausted: true, reset_at: new Date(Date.now() + 3 * 3_600_000).toISOString()})
+    let ticking = true
+    const timer = (async () => {
+      while (ticking) {
+        const startedAt = Date.now()
+        await new Promise((resolve) => spawn(process.execPath, [cli, ...tickArgs, '--quiet', '--config', pool.config], {env: pool.env, stdio: 'ignore'}).on('close', resolve))
+        while (ticking && Date.now() < startedAt + periodMs) await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+    let limitAt = Number.POSITIVE_INFINITY
+    const resumedAt = new Map()
+    const deadline = Date.now() + 240_000
+    while (resumedAt.size < N) {
+      if (Date.now() > deadline) throw new Error(`only ${resumedAt.size} of ${N} sessions resumed on backup within 4 minutes`)
+      await new Promise((r) => setTimeout(r, 250))
+      for (const session of sessions) {
+        const records = await readSignals(join(pool.dir, 'state'), session, 500)
+        for (const r of records) if (r.event === 'StopFailure') limitAt = Math.min(limitAt, Date.parse(r.ts))
+        const resumed = records.find((r) => r.event === 'SessionStart' && r.source === 'resume' && r.config_dir === backup)
+        if (resumed) resumedAt.set(session, Date.parse(resumed.ts))
+      }
+    }
+
+    ticking = false
+    await timer
+    const times = [...resumedAt.values()].sort((a, b) => a - b)
+    return {all: (times.at(-1) ?? 0) - limitAt, first: (times[0] ?? 0) - limitAt}
+  } finally {
+    pool.cleanup()
+  }
+}
+
+export async function run() {
+  const tick = shippedSchedule().find((s) => s.args[0] === 'tick')
+  if (!tick) throw new Error('no tick timer in systemd/')
+  const periodMs = 3_600_000 / tick.perHour
+  const baseline = await measure(periodMs, tick.args, ['quota: {policy: {check_on_limit: false}}'])
+  const event = await measure(periodMs, tick.args, [])
+  const stagger = (N - 1) * STAGGER_MS
+  return [
+    {case: 'baseline (timer only): limit → first resumed', vs: 'tick period', wall: baseline.first, ratio: baseline.first / periodMs},
+    {case: `baseline (timer only): limit → all ${N} resumed`, vs: `stagger alone (${stagger / 1000} s)`, wall: baseline.all, ratio: baseline.all / stagger},
+    {case: 'StopFailure hook: limit → first resumed', vs: 'baseline', wall: event.first, ratio: event.first / baseline.first, target: '≤ 3000 ms'},
+    {case: `StopFailure hook: limit → all ${N} resumed`, vs: `stagger alone (${stagger / 1000} s)`, wall: event.all, ratio: event.all / stagger, target: '≈ stagger + first'},
+  ]
+}
