@@ -5,6 +5,7 @@
 // the last session resumed on `backup` (SessionStart there); the stagger alone (swap.stagger 2 s
 // between 20 relaunches) bounds the last at 38 s after the first.
 import {spawn} from 'node:child_process'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {cli, root, workingPool} from '../lib.mjs'
@@ -55,7 +56,28 @@ async function measure(periodMs, tickArgs, extraConfig) {
     const waited = (tickStarts.find((t) => t >= limitAt) ?? limitAt) - limitAt
     return {all: (times.at(-1) ?? 0) - limitAt, first, waited}
   } finally {
+    try {
+      pool.tmux('kill-server')
+    } catch {}
+
+    await checksExited(pool.config)
     pool.cleanup()
+  }
+}
+
+// A check a late hook started is detached from tmux: the sandbox goes only once it has exited.
+async function checksExited(config) {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const running = readdirSync('/proc').some((pid) => {
+      try {
+        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(config)
+      } catch {
+        return false
+      }
+    })
+    if (!running) return
+    await new Promise((r) => setTimeout(r, 200))
   }
 }
 

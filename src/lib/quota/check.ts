@@ -20,11 +20,10 @@ import {accountReactivated, clearNotified, deliverNotifications, type Notificati
 import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
 import {describeStuck, sameStuck, stuckSessions, stuckWayOut} from '../stuck.js'
-import {swapLocked, type SwapResult} from '../swap/swap.js'
+import {chooseTarget, swapLocked, type SwapResult} from '../swap/swap.js'
 import {parseJsonLines, readTail} from '../tail.js'
 import {classifyPane} from './classify.js'
 import {type CombinedClassification, combineSignals, type HookSignal, type TranscriptRecord} from './signals.js'
-import {chooseTarget} from '../swap/swap.js'
 import {decideLimit, type LimitPolicyDecision, waitCovers} from './policy.js'
 import {type UsageReading, readUsage} from './usage.js'
 
@@ -278,6 +277,8 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
     if (decision.action === 'swap') {
       deps.log.warn(decision.message)
       result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}${decision.policy ? ` (${decision.policy.reason})` : ''}`}, deps, tx)
+    } else if (decision.action === 'wait') {
+      deps.log.warn(decision.message)
     } else if (decision.action !== 'none') {
       deps.log.info(decision.message)
     }
@@ -344,7 +345,6 @@ async function applyDecision(config: Config, tx: Transaction, decision: QuotaDec
       waiting: {pattern: trigger.pattern, reason: decision.policy?.reason ?? '', scope: trigger.scope ?? null, session: trigger.session, since: before?.waiting?.since ?? at, until: trigger.reset_at},
     }
     await appendEvent(config.stateDir, 'limit_wait', {account: decision.account, pattern: trigger.pattern, reason: decision.policy?.reason, reset_at: trigger.reset_at, scope: trigger.scope ?? null, session: trigger.session, snippet: trigger.snippet}, now)
-    deps.log.warn(decision.message)
   }
 
   const current = decision.account ? tx.state.accounts[decision.account]?.exhausted_until : null
