@@ -96,6 +96,11 @@ describe('decideQuota with the policy', () => {
     expect(d).toMatchObject({action: 'none', reactivated: ['main'], trigger: null})
   })
 
+  it('a swap before the wall (a usage reading past the threshold) is no limit to wait out: it swaps even with the reset near', () => {
+    const usage = [{account: 'main', cached: false, over_threshold: true, resets_at: at(5), utilization: 97, window: 'five_hour'}] as Parameters<typeof decideQuota>[1]
+    expect(decideQuota([], usage, state(), config, NOW)).toMatchObject({action: 'swap', policy: null})
+  })
+
   it('mode swap keeps the old behaviour: a near reset swaps at once', () => {
     const swapMode = parseConfig('accounts: [{name: main, home: /a}, {name: backup, home: /b}]\nshared: {root: /s}\nquota: {policy: {mode: swap}}\n', '/c.yaml')
     expect(decideQuota([limit('ccl-auto-11', at(7))], [], state(), swapMode, NOW).action).toBe('swap')

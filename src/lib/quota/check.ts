@@ -169,6 +169,7 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
   }
 
   if (withReset) trigger = {pattern: withReset.pattern, reset_at: withReset.reset_at, scope: withReset.scope, session: withReset.session, snippet: withReset.snippet}
+  const limitHit = trigger !== null
   const proactive = usage.find((u) => u.account === account && u.over_threshold)
   if (!trigger && proactive) trigger = proactiveTrigger(proactive, config.quota.usage.threshold)
 
@@ -183,8 +184,9 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
     return {...base, action: 'none', message: `[quota] ${account ?? 'no account'}: ${sessions.length} session(s) checked, no limit`}
   }
 
-  const target = chooseTarget(config, {state}, {}, now)
-  const policy = decideLimit({
+  // A swap before the wall (a usage reading) is no limit Claude Code waits out: the policy is for limits.
+  const target = limitHit ? chooseTarget(config, {state}, {}, now) : null
+  const policy = !target ? null : decideLimit({
     mode: config.quota.policy.mode,
     noTarget: 'none' in target ? target.none.replace(/; dispatch is paused until then$/, '') : null,
     now,
@@ -192,7 +194,7 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
     scope: trigger.scope ?? null,
     waitHorizonMs: config.quota.policy.waitHorizonMs,
   })
-  if (policy.choice === 'wait') {
+  if (policy?.choice === 'wait') {
     const waiting = account ? state.accounts[account]?.waiting : undefined
     if (waiting && waitCovers(waiting.until, trigger.reset_at)) {
       return {...base, action: 'waiting', policy, message: `[quota] ${account} is waiting until ${waiting.until ?? 'its reset'} (native wait); ${trigger.session} is still at its limit`}
@@ -206,7 +208,7 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
     return {...base, action: 'cooldown', policy, message: `[quota] swap cooldown active: last swap at ${state.last_swap?.at}; limit on ${trigger.session} (${trigger.pattern}) noted`}
   }
 
-  return {...base, action: 'swap', policy, message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)} reason=${JSON.stringify(policy.reason)}`}
+  return {...base, action: 'swap', policy, message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}${policy ? ` reason=${JSON.stringify(policy.reason)}` : ''}`}
 }
 
 /** The trigger of a swap before the wall: a usage reading at or past the threshold. */
