@@ -68,6 +68,10 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'quota.usage.threshold': 'threshold: 95',
   'quota.usage.base_url': 'base_url: https://api.anthropic.com',
   'quota.usage.cache_ttl': 'cache_ttl: 60s',
+  'quota.policy': 'policy: {mode: auto, wait_horizon: 15m, check_on_limit: true}',
+  'quota.policy.check_on_limit': 'check_on_limit: true',
+  'quota.policy.mode': 'mode: auto',
+  'quota.policy.wait_horizon': 'wait_horizon: 15m',
   dispatcher: 'dispatcher: {task_timeout: 2h}',
   'dispatcher.task_timeout': 'task_timeout: 2h',
   watcher: 'watcher: {stall_after: 30m}',
@@ -215,6 +219,13 @@ const rawSchema = z.strictObject({
           cache_ttl: duration('60s'),
         })
         
+        .prefault({}),
+      policy: z
+        .strictObject({
+          mode: z.enum(['auto', 'swap', 'wait'], {error: 'must be auto, swap or wait'}).prefault('auto'),
+          wait_horizon: duration('15m'),
+          check_on_limit: z.boolean({error: 'must be true or false'}).prefault(true),
+        })
         .prefault({}),
     })
     
@@ -429,6 +440,7 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
         baseUrl: raw.quota.usage.base_url.replace(/\/+$/, ''),
         cacheTtlMs: raw.quota.usage.cache_ttl,
       },
+      policy: {mode: raw.quota.policy.mode, waitHorizonMs: raw.quota.policy.wait_horizon, checkOnLimit: raw.quota.policy.check_on_limit},
     },
     dispatcher: {taskTimeoutMs: raw.dispatcher.task_timeout},
     watcher: {stallAfterMs: raw.watcher.stall_after, startWithinMs: raw.watcher.start_within},

@@ -35,6 +35,9 @@ export interface Config {
     resetGraceMs: number
     timezone?: string
     usage: {enabled: boolean; threshold: number; baseUrl: string; cacheTtlMs: number}
+    /** Per limit: swap now, or let Claude Code's own wait run (`auto`: when the reset is within the horizon or no account is usable). */
+    /** `checkOnLimit`: a usage-limit StopFailure starts `quota check` at once (the timer stays the safety net). */
+    policy: {mode: 'auto' | 'swap' | 'wait'; waitHorizonMs: number; checkOnLimit: boolean}
   }
   dispatcher: {taskTimeoutMs: number}
   watcher: {stallAfterMs: number; startWithinMs: number}

@@ -70,10 +70,13 @@ export function hooksSettingsPath(config: Config): string {
   return join(config.stateDir, HOOKS_FILE)
 }
 
-/** The command Claude Code runs for each hook: this very CLI, by absolute paths. */
-export function hookCommand(): string {
+/**
+ * The command Claude Code runs for each hook: this very CLI, by absolute paths. With the config's
+ * path, so the `quota check` a usage-limit StopFailure starts reads the same config.
+ */
+export function hookCommand(configFile?: string): string {
   const runJs = join(packageRoot(), 'bin', 'run.js')
-  return `${shellQuote(process.execPath)} ${shellQuote(runJs)} hook`
+  return `${configFile ? `CLAUDE_FAILOVER_CONFIG=${absolute(configFile, 'the config file')} ` : ''}${shellQuote(process.execPath)} ${shellQuote(runJs)} hook`
 }
 
 /** The statusLine command: this CLI's `statusline`, which records `rate_limits` and runs the user's own. */
@@ -84,18 +87,22 @@ export function statusLineCommand(): string {
 
 /**
  * The settings file passed with --settings: SessionStart, Stop and StopFailure → `hook`; the
- * statusLine → `statusline` (it replaces the account home's statusLine, which `statusline` runs).
+ * statusLine → `statusline` (it replaces the account home's statusLine, which `statusline` runs);
+ * and `autoContinueAtUsageLimit: true` so Claude Code's own wait runs at a limit whatever the home's
+ * settings say (2.1.328 reads this file as `flagSettings`, which wins over the user's settings): the
+ * limit policy lets it run or swaps the session away (the swap kills it, so it never continues there).
  */
 export function hooksSettings(command: string = hookCommand(), statusLine: string | null = statusLineCommand()): string {
   const entry = [{hooks: [{command, timeout: 10, type: 'command'}]}]
-  const settings = {hooks: {SessionStart: entry, Stop: entry, StopFailure: entry}, ...(statusLine ? {statusLine: {command: statusLine, padding: 0, type: 'command'}} : {})}
+  const settings = {autoContinueAtUsageLimit: true, hooks: {SessionStart: entry, Stop: entry, StopFailure: entry}, ...(statusLine ? {statusLine: {command: statusLine, padding: 0, type: 'command'}} : {})}
   return `${JSON.stringify(settings, null, 2)}\n`
 }
 
 /** Writes the hooks settings file when it is missing or different (atomically, 0600). */
 export async function ensureHooksSettings(config: Config): Promise<string> {
   const path = hooksSettingsPath(config)
-  const wanted = hooksSettings(hookCommand(), config.statusline.record ? statusLineCommand() : null)
+  // Without the config's path the hook records and starts nothing: `check_on_limit: false`.
+  const wanted = hooksSettings(hookCommand(config.quota.policy.checkOnLimit ? config.file : undefined), config.statusline.record ? statusLineCommand() : null)
   const current = await readFile(path, 'utf8').catch(() => '')
   if (current !== wanted) await writeFileAtomic(path, wanted, {mode: 0o600})
   return path

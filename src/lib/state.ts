@@ -18,6 +18,11 @@ const nullableString = withDefault(nullable(string), () => null)
 const accountStateSchema = object({
   exhausted_until: nullableTime,
   last_hit: withDefault(nullable(object({at: isoTime, session: string, pattern: string, snippet: string, reset_at: nullable(isoTime)})), () => null),
+  /**
+   * The limit policy chose to let Claude Code's own wait run on this (active) account: until the
+   * reset, no swap and no new limit event for the same limit (absent: not waiting).
+   */
+  waiting: optional(object({since: isoTime, until: nullable(isoTime), reason: string, session: string, pattern: string, scope: nullable(string)})),
 })
 
 export const SESSION_STATES = ['idle', 'starting', 'working', 'awaiting_input', 'stalled', 'dead'] as const

@@ -11,11 +11,12 @@ export function renderStatus(report: StatusReport, now: Date): string {
   out.push(colour.heading('Accounts'))
   out.push(
     table(
-      ['account', 'active', 'exhausted until', 'home'],
+      ['account', 'active', 'exhausted until', 'limit', 'home'],
       report.accounts.map((a) => [
         a.name,
         a.active ? colour.good('yes') : '',
         a.exhausted ? colour.bad(`${a.exhausted_until} (${relative(a.exhausted_until, now)})`) : colour.dim(a.exhausted_until ? 'reset passed' : '-'),
+        a.limit ? colour.warn(a.limit) : colour.dim('-'),
         a.home,
       ]),
     ),
@@ -37,7 +38,7 @@ export function renderStatus(report: StatusReport, now: Date): string {
         s.name,
         s.kind,
         s.alive ? colour.good('yes') : colour.dim('no'),
-        s.state === 'dead' || s.state === 'stalled' || s.state === 'awaiting_input' || s.state === 'auth_error' ? colour.bad(s.state) : s.state,
+        (s.state === 'dead' || s.state === 'stalled' || s.state === 'awaiting_input' || s.state === 'auth_error' ? colour.bad(s.state) : s.state) + (s.limit ? ` · ${colour.warn(s.limit)}` : ''),
         s.task ?? '-',
         s.account ?? '-',
         s.conversation_id ? s.conversation_id.slice(0, 8) : '-',

@@ -29,6 +29,8 @@ export interface StatusReport {
     exhausted: boolean
     /** Its login was seen gone (quota check's mark): never a swap target until it works again. */
     login_required: {since: string; session: string | null; source: string; snippet: string; fix: string} | null
+    /** The limit policy's choice while the account is out: `waiting until 20:21 (native wait)` or `swapped until …`; null when not out. */
+    limit: string | null
   }[]
   sessions: {
     name: string
@@ -39,6 +41,8 @@ export interface StatusReport {
     account: string | null
     conversation_id: string | null
     since: string | null
+    /** On the account Claude Code is waiting out natively: `waiting until 20:21 (native wait)`. */
+    limit: string | null
     /** Waiting for what no tick will give it (quota check's record): the verdict and the way out. */
     stuck: {verdict: StuckSession['verdict']; since: string; snippet: string; way_out: string} | null
   }[]
@@ -146,18 +150,25 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
   ])
   const live = new Map(tmuxView.sessions.map((s) => [s.name, s]))
 
+  const clock = (iso: string) =>
+    new Intl.DateTimeFormat('en-GB', {hour: '2-digit', hourCycle: 'h23', minute: '2-digit', ...(config.quota.timezone ? {timeZone: config.quota.timezone} : {})}).format(new Date(iso))
   const accounts = config.accounts.map((account) => {
-    const until = state.accounts[account.name]?.exhausted_until ?? null
+    const entry = state.accounts[account.name]
+    const until = entry?.exhausted_until ?? null
+    const exhausted = until !== null && Date.parse(until) > now.getTime()
+    const limit = !exhausted ? null : entry?.waiting ? `waiting until ${entry.waiting.until ? clock(entry.waiting.until) : 'its reset'} (native wait)` : `swapped, out until ${clock(until)}`
     const mark = loginMark(state, account.name)
     return {
       active: state.active_account === account.name,
-      exhausted: until !== null && Date.parse(until) > now.getTime(),
+      exhausted,
       exhausted_until: until,
       home: account.home,
+      limit,
       login_required: mark ? {fix: loginFix(config, account.name), session: mark.session, since: mark.since, snippet: mark.snippet, source: mark.source} : null,
       name: account.name,
     }
   })
+  const waitingLimit = new Map(accounts.filter((a) => a.limit?.startsWith('waiting')).map((a) => [a.name, a.limit]))
 
   const describe = (name: string, kind: 'pool' | 'dedicated') => {
     const record = state.sessions[name]
@@ -169,6 +180,7 @@ export async function gatherStatus(config: Config, deps: StatusDeps, options: {e
       alive,
       conversation_id: record?.conversation_id ?? null,
       kind,
+      limit: alive ? (waitingLimit.get(stuck?.account ?? record?.account ?? '') ?? null) : null,
       name,
       since: record?.since ?? null,
       state: stuck ? stuck.verdict : alive ? (record?.state ?? 'idle') : record ? 'dead' : 'absent',

@@ -58,6 +58,8 @@ export function sandbox(extraYaml = '', options: {pool?: string; lockStale?: str
     'shared: {root: ./shared}',
     `autonomous: ${options.pool ?? '{prefix: "ccl-auto-", start_index: 11, min: 2, max: 3}'}`,
     `lock: {stale: ${options.lockStale ?? '3s'}}`,
+    // Tests drive quota check themselves unless they ask for the check a limit's StopFailure starts.
+    ...(/^quota:/m.test(extraYaml) ? [] : ['quota: {policy: {check_on_limit: false}}']),
     extraYaml,
   ].join('\n')
   const configPath = join(dir, 'config.yaml')

@@ -21,8 +21,9 @@ describe('decideQuota', () => {
   it('swaps at once on a limit with a reset time, naming the session, pattern and snippet', () => {
     const d = decideQuota([verdict('ccl-auto-11', 'idle'), verdict('ccl-auto-12', 'quota_exhausted', '2026-11-21T15:00:00.000Z')], [], state(), config, NOW)
     expect(d.action).toBe('swap')
-    expect(d.trigger).toEqual({pattern: 'hit_your_limit', reset_at: '2026-11-21T15:00:00.000Z', session: 'ccl-auto-12', snippet: 'ccl-auto-12 snippet'})
-    expect(d.message).toBe('[quota] swap: trigger_session=ccl-auto-12 pattern=hit_your_limit snippet="ccl-auto-12 snippet"')
+    expect(d.trigger).toEqual({pattern: 'hit_your_limit', reset_at: '2026-11-21T15:00:00.000Z', scope: null, session: 'ccl-auto-12', snippet: 'ccl-auto-12 snippet'})
+    expect(d.policy).toEqual({choice: 'swap', reason: 'the limit resets in 5h, beyond wait_horizon 15m'})
+    expect(d.message).toBe('[quota] swap: trigger_session=ccl-auto-12 pattern=hit_your_limit snippet="ccl-auto-12 snippet" reason="the limit resets in 5h, beyond wait_horizon 15m"')
   })
 
   it('needs confirm_polls consecutive polls for a limit without a reset time', () => {

@@ -136,7 +136,8 @@ async function buildSandbox(dir: string, socket: string, config: string, root: s
       'active_link: ./claude-active',
       'autonomous: {prefix: "demo-", start_index: 1, min: 3, max: 3}',
       'projects: [{name: invoices, path: ./invoices}]',
-      'quota: {confirm_polls: 2, reactivate_cooldown: 10s}',
+      // The demo narrates each tick's quota check, so the check a limit's StopFailure starts is off.
+      'quota: {confirm_polls: 2, reactivate_cooldown: 10s, policy: {check_on_limit: false}}',
       'swap: {stagger: 200ms}',
       'lock: {stale: 10s}',
       '',

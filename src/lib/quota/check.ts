@@ -13,17 +13,21 @@ import type {State, StuckSession} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
 import {appendEvent} from '../events.js'
+import {takeCheckRequest} from '../hook.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
 import {loginsNeedLock, loginSwapAway, type LoginsOutcome, observeLogins, previewLogins, recordLogins} from '../logins.js'
 import {accountReactivated, clearNotified, deliverNotifications, type Notification, sessionStuck} from '../notify/notifier.js'
 import {poolSessionNames} from '../pool.js'
 import {readSignals, type SignalRecord} from '../signals.js'
 import {describeStuck, sameStuck, stuckSessions, stuckWayOut} from '../stuck.js'
-import {swapLocked, type SwapResult} from '../swap/swap.js'
+import {chooseTarget, swapLocked, type SwapResult} from '../swap/swap.js'
 import {parseJsonLines, readTail} from '../tail.js'
 import {classifyPane} from './classify.js'
 import {type CombinedClassification, combineSignals, type HookSignal, type TranscriptRecord} from './signals.js'
+import {decideLimit, type LimitPolicyDecision, waitCovers} from './policy.js'
 import {type UsageReading, readUsage} from './usage.js'
+
+const LIVE_LIMIT_PATTERNS = new Set(['limit_retrying', 'auto_continue_wait'])
 
 /** When a limit shows no reset time, the account is assumed out for one 5-hour window. */
 const UNKNOWN_RESET_MS = 5 * 3_600_000
@@ -48,9 +52,12 @@ export interface SessionVerdict extends CombinedClassification {
 }
 
 export interface QuotaDecision {
-  action: 'none' | 'confirming' | 'cooldown' | 'swap'
+  /** `wait`: the policy lets Claude Code's own wait run (new); `waiting`: a wait already decided covers this limit. */
+  action: 'none' | 'confirming' | 'cooldown' | 'swap' | 'wait' | 'waiting'
   account: string | null
-  trigger: {session: string; pattern: string; snippet: string; reset_at: string | null} | null
+  trigger: {session: string; pattern: string; snippet: string; reset_at: string | null; scope?: string | null} | null
+  /** Swap or wait, and why (null when there is no limit to decide on). */
+  policy: LimitPolicyDecision | null
   /** Suspected-hit counters after this poll (session → consecutive polls). */
   suspects: Record<string, number>
   reactivated: string[]
@@ -124,7 +131,8 @@ async function judgeSession(session: string, paneText: string, signals: SignalRe
   )
   // A resumed conversation redraws its history, old limit banner included. For a session whose
   // transcript we can read, a limit seen only in the pane needs the records to agree.
-  if (combined.verdict === 'quota_exhausted' && transcript !== undefined && !combined.sources.some((s) => s !== 'pane')) {
+  // A live row (the retry line of a limit still being retried, the native wait) is never history.
+  if (combined.verdict === 'quota_exhausted' && transcript !== undefined && !combined.sources.some((s) => s !== 'pane') && !LIVE_LIMIT_PATTERNS.has(combined.pattern)) {
     const structured = combineSignals({...(hook && fresh(hook.ts) ? {hook: hook as HookSignal} : {}), transcript}, options)
     if (structured.verdict !== 'quota_exhausted' && started && (state.last_swap === null || started.ts >= state.last_swap.at)) {
       return {...combined, session, stale: true, verdict: 'idle'}
@@ -149,19 +157,23 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
     .filter(([, a]) => a.exhausted_until !== null && Date.parse(a.exhausted_until) <= now.getTime())
     .map(([name]) => name)
   const suspects: Record<string, number> = {}
-  const hits = sessions.filter((s) => s.verdict === 'quota_exhausted')
-  const withReset = hits.find((s) => s.reset_at !== null)
+  // A limit whose reset has passed is over (a session left at its banner after the wait, a record
+  // read late): it decides nothing, or the wait would be decided again every tick.
+  const hits = sessions.filter((s) => s.verdict === 'quota_exhausted' && !(s.reset_at !== null && Date.parse(s.reset_at) <= now.getTime()))
+  // The latest reset decides: of a 5-hour and a weekly limit at once, the weekly one is the wall.
+  const withReset = hits.filter((s) => s.reset_at !== null).sort((a, b) => Date.parse(b.reset_at as string) - Date.parse(a.reset_at as string))[0]
   let trigger: QuotaDecision['trigger'] = null
   for (const hit of hits.filter((s) => s.reset_at === null)) {
     suspects[hit.session] = (state.suspect[hit.session]?.count ?? 0) + 1
-    if (!trigger && (suspects[hit.session] as number) >= config.quota.confirmPolls) trigger = {pattern: hit.pattern, reset_at: null, session: hit.session, snippet: hit.snippet}
+    if (!trigger && (suspects[hit.session] as number) >= config.quota.confirmPolls) trigger = {pattern: hit.pattern, reset_at: null, scope: hit.scope, session: hit.session, snippet: hit.snippet}
   }
 
-  if (withReset) trigger = {pattern: withReset.pattern, reset_at: withReset.reset_at, session: withReset.session, snippet: withReset.snippet}
+  if (withReset) trigger = {pattern: withReset.pattern, reset_at: withReset.reset_at, scope: withReset.scope, session: withReset.session, snippet: withReset.snippet}
+  const limitHit = trigger !== null
   const proactive = usage.find((u) => u.account === account && u.over_threshold)
   if (!trigger && proactive) trigger = proactiveTrigger(proactive, config.quota.usage.threshold)
 
-  const base = {account, reactivated, suspects, trigger}
+  const base = {account, policy: null, reactivated, suspects, trigger}
   if (!trigger) {
     const confirming = Object.entries(suspects)
     if (confirming.length > 0) {
@@ -172,12 +184,31 @@ export function decideQuota(sessions: SessionVerdict[], usage: UsageReading[], s
     return {...base, action: 'none', message: `[quota] ${account ?? 'no account'}: ${sessions.length} session(s) checked, no limit`}
   }
 
-  const last = state.last_swap ? Date.parse(state.last_swap.at) : Number.NEGATIVE_INFINITY
-  if (now.getTime() - last < config.quota.reactivateCooldownMs) {
-    return {...base, action: 'cooldown', message: `[quota] swap cooldown active: last swap at ${state.last_swap?.at}; limit on ${trigger.session} (${trigger.pattern}) noted`}
+  // A swap before the wall (a usage reading) is no limit Claude Code waits out: the policy is for limits.
+  const target = limitHit ? chooseTarget(config, {state}, {}, now) : null
+  const policy = !target ? null : decideLimit({
+    mode: config.quota.policy.mode,
+    noTarget: 'none' in target ? target.none.replace(/; dispatch is paused until then$/, '') : null,
+    now,
+    resetAt: trigger.reset_at,
+    scope: trigger.scope ?? null,
+    waitHorizonMs: config.quota.policy.waitHorizonMs,
+  })
+  if (policy?.choice === 'wait') {
+    const waiting = account ? state.accounts[account]?.waiting : undefined
+    if (waiting && waitCovers(waiting.until, trigger.reset_at)) {
+      return {...base, action: 'waiting', policy, message: `[quota] ${account} is waiting until ${waiting.until ?? 'its reset'} (native wait); ${trigger.session} is still at its limit`}
+    }
+
+    return {...base, action: 'wait', policy, message: `[quota] wait: ${account} ${trigger.session} ${trigger.pattern}: ${policy.reason}`}
   }
 
-  return {...base, action: 'swap', message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}`}
+  const last = state.last_swap ? Date.parse(state.last_swap.at) : Number.NEGATIVE_INFINITY
+  if (now.getTime() - last < config.quota.reactivateCooldownMs) {
+    return {...base, action: 'cooldown', policy, message: `[quota] swap cooldown active: last swap at ${state.last_swap?.at}; limit on ${trigger.session} (${trigger.pattern}) noted`}
+  }
+
+  return {...base, action: 'swap', policy, message: `[quota] swap: trigger_session=${trigger.session} pattern=${trigger.pattern} snippet=${JSON.stringify(trigger.snippet)}${policy ? ` reason=${JSON.stringify(policy.reason)}` : ''}`}
 }
 
 /** The trigger of a swap before the wall: a usage reading at or past the threshold. */
@@ -213,6 +244,8 @@ async function recordStuck(config: Config, tx: Transaction, stuck: Record<string
 
 /** One quota check: observe, decide, and (unless dry-run) record and swap. */
 export async function checkQuota(config: Config, options: QuotaCheckOptions, deps: QuotaCheckDeps): Promise<QuotaCheckResult> {
+  // Before observing: a limit recorded from here on is not covered by this check (see requestCheck).
+  if (!options.dryRun) takeCheckRequest(config.stateDir)
   const snapshot = (await readStateSnapshot(config)).state
   const [sessions, usage] = await Promise.all([
     observeSessions(config, snapshot, deps),
@@ -225,7 +258,7 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
   const result: QuotaCheckResult = {active_account: snapshot.active_account, decision: preview, dry_run: options.dryRun === true, logins: previewLogins(snapshot, logins), sessions, stuck, swap: null, usage}
   if (options.dryRun) return result
   const changes =
-    preview.action !== 'none' ||
+    (preview.action !== 'none' && preview.action !== 'waiting') ||
     preview.reactivated.length > 0 ||
     Object.keys(snapshot.suspect).length > 0 ||
     (snapshot.dispatch_paused_until !== null && Date.parse(snapshot.dispatch_paused_until) <= now.getTime()) ||
@@ -245,7 +278,9 @@ export async function checkQuota(config: Config, options: QuotaCheckOptions, dep
     await applyDecision(config, tx, decision, deps, moved ? undefined : result.stuck)
     if (decision.action === 'swap') {
       deps.log.warn(decision.message)
-      result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}`}, deps, tx)
+      result.swap = await swapLocked(config, {expectFrom: snapshot.active_account ?? undefined, reason: `quota: ${decision.trigger?.session} ${decision.trigger?.pattern}${decision.policy ? ` (${decision.policy.reason})` : ''}`}, deps, tx)
+    } else if (decision.action === 'wait') {
+      deps.log.warn(decision.message)
     } else if (decision.action !== 'none') {
       deps.log.info(decision.message)
     }
@@ -275,8 +310,18 @@ async function applyDecision(config: Config, tx: Transaction, decision: QuotaDec
   const offered: Notification[] = []
   if (stuck) offered.push(...(await recordStuck(config, tx, stuck, deps)))
   for (const name of decision.reactivated) {
-    const until = tx.state.accounts[name]?.exhausted_until ?? null
-    tx.state.accounts[name] = {exhausted_until: null, last_hit: tx.state.accounts[name]?.last_hit ?? null}
+    const before = tx.state.accounts[name]
+    const until = before?.exhausted_until ?? null
+    const {waiting, ...rest} = before ?? {exhausted_until: null, last_hit: null}
+    tx.state.accounts[name] = {...rest, exhausted_until: null, last_hit: before?.last_hit ?? null}
+    if (waiting) {
+      // Claude Code continued by itself ("Usage limit reset · Continuing automatically"): the
+      // account never left, so no "available again" notification; nothing stays marked.
+      await appendEvent(config.stateDir, 'limit_wait_ended', {account: name, since: waiting.since, until: waiting.until}, now)
+      deps.log.info(`[quota] ${name}: the native wait is over (reset ${waiting.until ?? until})`)
+      continue
+    }
+
     await appendEvent(config.stateDir, 'account_reactivated', {account: name, was_exhausted_until: until}, now)
     deps.log.info(`[quota] ${name} is available again (its reset ${until} has passed)`)
     offered.push(accountReactivated({account: name, activeAccount: tx.state.active_account ?? undefined, exhaustedUntil: until ?? undefined}))
@@ -288,17 +333,33 @@ async function applyDecision(config: Config, tx: Transaction, decision: QuotaDec
     suspect[session] = {count, first_at: tx.state.suspect[session]?.first_at ?? at, last_at: at, pattern: decision.trigger?.session === session ? decision.trigger.pattern : tx.state.suspect[session]?.pattern ?? 'limit'}
   }
 
-  tx.state.suspect = decision.action === 'swap' ? {} : suspect
+  tx.state.suspect = decision.action === 'swap' || decision.action === 'wait' || decision.action === 'waiting' ? {} : suspect
   const trigger = decision.trigger
+  if (trigger && decision.account && decision.action === 'wait') {
+    const before = tx.state.accounts[decision.account]
+    // Marked until the reset itself, without reset_grace: Claude Code continues at the reset, and
+    // the mark keeps dispatch from starting new work into the limit until then.
+    const until = trigger.reset_at ?? new Date(now.getTime() + UNKNOWN_RESET_MS).toISOString()
+    tx.state.accounts[decision.account] = {
+      ...before,
+      exhausted_until: until,
+      last_hit: {at, pattern: trigger.pattern, reset_at: trigger.reset_at, session: trigger.session, snippet: trigger.snippet},
+      waiting: {pattern: trigger.pattern, reason: decision.policy?.reason ?? '', scope: trigger.scope ?? null, session: trigger.session, since: before?.waiting?.since ?? at, until: trigger.reset_at},
+    }
+    await appendEvent(config.stateDir, 'limit_wait', {account: decision.account, pattern: trigger.pattern, reason: decision.policy?.reason, reset_at: trigger.reset_at, scope: trigger.scope ?? null, session: trigger.session, snippet: trigger.snippet}, now)
+  }
+
   const current = decision.account ? tx.state.accounts[decision.account]?.exhausted_until : null
   const alreadyMarked = current !== null && current !== undefined && Date.parse(current) > now.getTime()
   if (trigger && decision.account && (decision.action === 'swap' || (decision.action === 'cooldown' && !alreadyMarked))) {
     const resetMs = trigger.reset_at ? Date.parse(trigger.reset_at) : now.getTime() + UNKNOWN_RESET_MS
+    const {waiting: _wait, ...rest} = tx.state.accounts[decision.account] ?? {exhausted_until: null, last_hit: null}
     tx.state.accounts[decision.account] = {
+      ...rest,
       exhausted_until: new Date(resetMs + config.quota.resetGraceMs).toISOString(),
       last_hit: {at, pattern: trigger.pattern, reset_at: trigger.reset_at, session: trigger.session, snippet: trigger.snippet},
     }
-    await appendEvent(config.stateDir, 'account_exhausted', {account: decision.account, pattern: trigger.pattern, reset_at: trigger.reset_at, session: trigger.session, snippet: trigger.snippet}, now)
+    await appendEvent(config.stateDir, 'account_exhausted', {account: decision.account, decision: decision.action, pattern: trigger.pattern, reason: decision.policy?.reason, reset_at: trigger.reset_at, scope: trigger.scope ?? null, session: trigger.session, snippet: trigger.snippet}, now)
   }
 
   if (offered.length > 0) tx.state.notified = (await deliverNotifications(config, tx.state.notified, offered, {log: deps.log, now: deps.now})).notified

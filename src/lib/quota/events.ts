@@ -5,6 +5,7 @@
 // when the request after the tool hit the limit; a tool's real output goes on with other lines or
 // is followed by the model's next step); a `⏺` line that is only the banner; the spinner row or
 // the status line of the native wait. Pure.
+import {limitRetryLine} from './families/limits.js'
 import {classifyApiError, classifyMessageText} from './families/messages.js'
 import {type Block, type ScreenLine} from './screen.js'
 import {type ClassifyOptions, type Event, event, stripLead} from './verdict.js'
@@ -33,6 +34,10 @@ export function blockEvent(block: Block, options: ClassifyOptions): Event {
     }
 
     case 'spinner': {
+      // The limit's own retry line first: the generic retry test below matches it too (`attempt 6/10`)
+      // and returned a server error before any limit rule was asked.
+      const limitRetry = limitRetryLine(block.text, options)
+      if (limitRetry) return limitRetry
       if (/Retrying in|attempt \d+\/\d+/i.test(block.text)) return classifyApiError(block.text, true) as Event
       // The native wait (≥ 2.1.234) on the spinner row: `Usage limit reached · continuing automatically at 8:21pm`.
       const limit = classifyMessageText(block.text, options, true)

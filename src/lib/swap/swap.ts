@@ -140,7 +140,7 @@ export async function swapLocked(config: Config, options: SwapOptions, deps: Swa
 type TargetChoice = {account: Account} | {none: string; earliest: string | null; loginRequired?: string[]}
 
 /** `--to`, else the next account in config order (after the active one) that is neither exhausted nor in need of a login. */
-export function chooseTarget(config: Config, tx: Transaction, options: SwapOptions, now: Date): TargetChoice {
+export function chooseTarget(config: Config, tx: Pick<Transaction, 'state'>, options: SwapOptions, now: Date): TargetChoice {
   const active = tx.state.active_account
   const exhaustedUntil = (name: string) => {
     const until = tx.state.accounts[name]?.exhausted_until ?? null

@@ -66,6 +66,25 @@ const TEMPLATES: LimitTemplate[] = [
   },
 ]
 
+// Under gateway auth 2.1.328 retries a usage-limit 429 ten times before it gives up with the
+// banner, and meanwhile its spinner row says so: `5-hour limit reached · retrying in 9s (8:27pm) ·
+// attempt 6/10`, the reset in the parentheses. Read as a retry of a server error, the swap came
+// only when the retries ran out, minutes later.
+const LIMIT_RETRY = /^((?:[\w.+-]+ ){0,3}?)limit reached\s+[·∙•]\s+retrying in [^(·]*?(?:\((.*)\))?\s*(?:[·∙•]\s+attempt \d+\/\d+)?\s*$/i
+
+/** The retry notice of a limit on Claude Code's spinner row, or null. */
+export function limitRetryLine(text: string, options: ClassifyOptions): Event | null {
+  // Its own row only: `-J` may glue a right-aligned item onto it after a run of spaces, and the
+  // block may carry that item's own row below (`◐ medium · /effort`).
+  const row = text.trim().split('\n')[0] as string
+  const match = LIMIT_RETRY.exec(unify(row).split(/\s{3,}/)[0] as string)
+  if (!match) return null
+  const label = (match[1] ?? '').trim()
+  if (NOT_QUOTA_LABEL.test(label) || (label !== '' && !WINDOW_LABEL.test(label) && !/usage/i.test(label))) return null
+  const reset = match[2] ? parseResetTime(`resets ${match[2]}`, options) : null
+  return {index: 0, kind: 'error', pattern: 'limit_retrying', resetAt: reset ? reset.toISOString() : null, retry: false, scope: labelScope(label), text, verdict: 'quota_exhausted'}
+}
+
 /** The limit a message states, or null; `strict`: nothing but the reset and Claude Code's hints may follow. */
 export function limitFamily(text: string, options: ClassifyOptions, strict: boolean): Event | null {
   const s = unify(text)
