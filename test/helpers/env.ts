@@ -17,9 +17,21 @@ export const TMUX_CONF = join(ROOT, 'test', 'fixtures', 'tmux.conf')
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'cf-test-'): {dir: string; cleanup: () => void} {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  // Retried: a simulated Claude or a hook process of a just-killed tmux server may still be writing
-  // into the folder while it is removed (ENOTEMPTY).
-  return {cleanup: () => rmSync(dir, {force: true, maxRetries: 10, recursive: true, retryDelay: 100}), dir}
+  // A simulated Claude, a hook or a statusline process of a just-killed tmux server may still be
+  // writing into the folder while it is removed (ENOTEMPTY, seen once in CI under load): whatever
+  // still runs in the folder is a straggler, so it is killed first (again, for a child it forked
+  // meanwhile), and the removal is retried for the last writes in flight.
+  const cleanup = () => {
+    for (let pass = 0; pass < 3; pass++) {
+      const left = sandboxProcesses(dir)
+      if (left.length === 0) break
+      left.forEach((pid) => kill(pid))
+    }
+
+    rmSync(dir, {force: true, maxRetries: 10, recursive: true, retryDelay: 100})
+  }
+
+  return {cleanup, dir}
 }
 
 /** Writes a tree of files: keys are relative paths, values their content. */
