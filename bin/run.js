@@ -33,7 +33,7 @@ function loadBundle() {
   let source, key
   try {
     const {mtimeMs, size} = fstatSync(fd)
-    source = readFileSync(fd, 'utf8')
+    source = readFileSync(fd, 'latin1')
     key = Buffer.from(`${size} ${mtimeMs}`.padEnd(HEADER))
   } finally {
     closeSync(fd)
@@ -67,7 +67,7 @@ function loadBundle() {
 function findCommand(commands, args = argv) {
   for (let n = Math.min(3, args.length); n > 0; n--) {
     const id = args.slice(0, n).join(':')
-    if (commands[id] && args.slice(0, n).every((part) => !part.startsWith('-'))) return {Command: commands[id], rest: args.slice(n)}
+    if (commands[id] && args.slice(0, n).every((part) => !part.startsWith('-'))) return {load: commands[id], rest: args.slice(n)}
   }
 }
 
@@ -93,7 +93,7 @@ async function main() {
     const {exports, saveCache} = loadBundle()
     for (const args of JSON.parse(process.env.CLAUDE_FAILOVER_WARMUP)) {
       const found = findCommand(exports.commands, args)
-      if (found) await exports.runFast(found.Command, found.rest)
+      if (found) await exports.runFast(await found.load(), found.rest)
     }
 
     process.exitCode = 0
@@ -104,7 +104,7 @@ async function main() {
     const {exports, saveCache} = loadBundle()
     const found = findCommand(exports.commands)
     if (found) {
-      await exports.runFast(found.Command, found.rest)
+      await exports.runFast(await found.load(), found.rest)
       saveCache()
     } else if (!exports.reportUnknownCommand(argv, Object.keys(exports.commands))) {
       await slow()

@@ -8,7 +8,7 @@
 //  4. a warm-up run leaves dist/cli.cjs.cache, V8's compiled code for that bundle, so a timer run
 //     does not recompile the same code every 30 seconds (Node 20 has no module compile cache).
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join, relative} from 'node:path'
@@ -44,21 +44,20 @@ for (const [i, id] of ids.entries()) {
     continue
   }
 
-  lines.push(`import C${i} from './${relative(root, source).replaceAll('\\', '/')}'`)
+  // A loader per command, not its module: esbuild then wraps every module in a lazy initialiser,
+  // so a run evaluates only the modules its command reaches (not zod, yaml or the other commands).
+  lines.push(`const C${i} = () => import('./${relative(root, source).replaceAll('\\', '/')}').then((m) => m.default)`)
   const command = manifest.commands[id]
   for (const name of [id, ...(command.aliases ?? []), ...(command.hiddenAliases ?? [])]) table.push(`${JSON.stringify(name)}: C${i}`)
 }
 
 lines.push(`export const commands = {${table.join(', ')}}`)
 const esbuild = await import('esbuild')
-await esbuild.build({
-  // import.meta.url has no meaning in CommonJS: give it the bundle's own URL.
-  banner: {js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;"},
+const common = {
   // proper-lockfile wraps node:fs in graceful-fs, whose set-up (cloning and patching fs, ~1 ms) every
   // locking timer run paid; its only gift, retrying on EMFILE, never matters for a lock's few calls.
   alias: {'graceful-fs': 'node:fs'},
   bundle: true,
-  define: {'import.meta.url': 'importMetaUrl'},
   format: 'cjs',
   // Dynamic import() becomes require(): the bundle runs in vm.Script, which has no import() hook on Node 20.
   supported: {'dynamic-import': false},
@@ -66,16 +65,77 @@ await esbuild.build({
   minifySyntax: true,
   minifyWhitespace: true,
   logLevel: 'warning',
-  outfile: join(root, 'dist', `cli.cjs.${process.pid}`),
   platform: 'node',
-  stdin: {contents: lines.join('\n'), loader: 'ts', resolveDir: root, sourcefile: 'cli-entry.ts'},
   target: 'node20',
-  // `BUILD_SOURCEMAP=1 npm run build`, for bench/profile.mjs: where a command's time goes, by source file.
-  sourcemap: process.env.BUILD_SOURCEMAP ? 'external' : false,
-})
+  write: false,
+}
 
-renameSync(join(root, 'dist', `cli.cjs.${process.pid}`), join(root, 'dist', 'cli.cjs'))
-if (process.env.BUILD_SOURCEMAP) renameSync(join(root, 'dist', `cli.cjs.${process.pid}.map`), join(root, 'dist', 'cli.cjs.map'))
+// The YAML parser and zod (two fifths of the code) run only when a config changed since the last
+// run or a task file is new: they are bundles of their own, dist/vendor/*.cjs, which the main
+// bundle requires when it first uses them. A timer run then reads, and V8 deserialises, only the
+// code it runs.
+const VENDORED = ['yaml', 'zod']
+
+/**
+ * What the code uses of a vendored package, by name: its named imports and the members read off a
+ * namespace import (`import * as z from 'zod'` … `z.object`), read in tsc's output (dist/, step 1),
+ * where types are gone (`z.core.$ZodIssue` would pull in all of zod's core). A vendor bundle
+ * exports only these, so esbuild drops the rest of the package (zod's locales alone are 400 kB).
+ */
+async function usedExports(name) {
+  const exported = new Set(Object.keys(await import(name)))
+  const used = new Set()
+  const files = readdirSync(join(root, 'dist'), {recursive: true}).filter((f) => f.endsWith('.js') && !f.startsWith('vendor'))
+  for (const file of files) {
+    const text = readFileSync(join(root, 'dist', file), 'utf8')
+    for (const [, names] of text.matchAll(new RegExp(`import \\{([^}]*)\\} from '${name}'`, 'g'))) {
+      for (const item of names.split(',')) used.add(item.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0])
+    }
+
+    for (const [, alias] of text.matchAll(new RegExp(`import \\* as (\\w+) from '${name}'`, 'g'))) {
+      for (const [, member] of text.matchAll(new RegExp(`\\b${alias}\\.(\\w+)`, 'g'))) used.add(member)
+    }
+  }
+
+  return [...used].filter((n) => exported.has(n)).sort()
+}
+const vendor = {
+  name: 'vendor',
+  setup(build) {
+    build.onResolve({filter: new RegExp(`^(${VENDORED.join('|')})$`)}, (args) => ({external: true, path: `./vendor/${args.path}.cjs`}))
+  },
+}
+
+const outputs = [
+  await esbuild.build({
+    ...common,
+    // import.meta.url has no meaning in CommonJS: give it the bundle's own URL.
+    banner: {js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;"},
+    define: {'import.meta.url': 'importMetaUrl'},
+    outfile: join(root, 'dist', 'cli.cjs'),
+    plugins: [vendor],
+    stdin: {contents: lines.join('\n'), loader: 'ts', resolveDir: root, sourcefile: 'cli-entry.ts'},
+    // `BUILD_SOURCEMAP=1 npm run build`, for bench/profile.mjs: where a command's time goes, by source file.
+    sourcemap: process.env.BUILD_SOURCEMAP ? 'external' : false,
+  }),
+  ...(await Promise.all(
+    VENDORED.map(async (name) =>
+      esbuild.build({...common, outfile: join(root, 'dist', 'vendor', `${name}.cjs`), stdin: {contents: `export {${(await usedExports(name)).join(', ')}} from '${name}'`, loader: 'js', resolveDir: root, sourcefile: `${name}-entry.js`}}),
+    ),
+  )),
+]
+
+// bin/run.js reads the bundle as Latin-1, a plain copy of its bytes: UTF-8 decoding made a two-byte
+// string of it (a handful of non-ASCII characters, in regular expressions), ~4 ms more per run.
+// esbuild leaves non-ASCII characters in regular expression literals; a \uXXXX escape means the
+// same there as in strings and identifiers.
+const ascii = (text) => text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+mkdirSync(join(root, 'dist', 'vendor'), {recursive: true})
+for (const file of outputs.flatMap((o) => o.outputFiles)) {
+  const text = file.path.endsWith('.map') ? file.text : ascii(file.text)
+  writeFileSync(`${file.path}.${process.pid}`, text)
+  renameSync(`${file.path}.${process.pid}`, file.path)
+}
 
 // Warm-up: the timer commands run once, as in production, with cache writing enabled: a throw-away
 // config and project, and a tmux server holding one session outside the pool (when tmux is

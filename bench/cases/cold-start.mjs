@@ -66,8 +66,8 @@ export async function run() {
  */
 function levers(sandbox, config, env, baseline) {
   const bare = join(sandbox, 'no-cache')
-  for (const d of ['bin', 'dist/cli.cjs.cache']) mkdirSync(join(bare, d), {recursive: true})
-  for (const f of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs']) copyFileSync(join(root, f), join(bare, f))
+  for (const d of ['bin', 'dist/cli.cjs.cache', 'dist/vendor']) mkdirSync(join(bare, d), {recursive: true})
+  for (const f of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs', 'dist/vendor/yaml.cjs', 'dist/vendor/zod.cjs']) copyFileSync(join(root, f), join(bare, f))
   const entry = join(root, 'bench', 'snapshot', 'entry.cjs')
   const blob = join(sandbox, 'cli.blob')
   const empty = join(sandbox, 'empty.blob')

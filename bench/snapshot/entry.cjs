@@ -13,7 +13,10 @@ const mod = {exports: {}}
 if (bundle) {
   // The builder's require serves built-ins only, which is all the bundle asks for.
   // eslint-disable-next-line no-new-func
-  new Function('exports', 'require', 'module', '__filename', '__dirname', readFileSync(bundle, 'utf8')).call(mod.exports, mod.exports, require, mod, bundle, dirname(bundle))
+  new Function('exports', 'require', 'module', '__filename', '__dirname', readFileSync(bundle, 'latin1')).call(mod.exports, mod.exports, require, mod, bundle, dirname(bundle))
+  // The bundle initialises a command's modules when it is first loaded: load the tick's now, so
+  // they are in the snapshot.
+  mod.exports.commands.tick()
 }
 
 v8.startupSnapshot.setDeserializeMainFunction(async () => {
@@ -22,7 +25,7 @@ v8.startupSnapshot.setDeserializeMainFunction(async () => {
   const argv = process.argv.slice(process.argv[1]?.endsWith('run.js') ? 2 : 1)
   for (let n = Math.min(3, argv.length); n > 0; n--) {
     const id = argv.slice(0, n).join(':')
-    if (commands[id]) return runFast(commands[id], argv.slice(n))
+    if (commands[id]) return runFast(await commands[id](), argv.slice(n))
   }
 
   process.stderr.write(`snapshot: no command in ${argv.join(' ')}\n`)

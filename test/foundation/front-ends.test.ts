@@ -102,11 +102,30 @@ describe('fast path and oclif path', () => {
 })
 
 describe('the fast path', () => {
+  it('loads an ASCII bundle without the YAML parser and zod, which a changed config still reaches', async () => {
+    // run.js reads dist/cli.cjs as Latin-1: one non-ASCII byte would corrupt the source it runs.
+    const bundle = readFileSync(join(ROOT, 'dist', 'cli.cjs'))
+    expect(bundle.findIndex((byte) => byte > 0x7f)).toBe(-1)
+    expect(bundle.includes('YAMLParseError')).toBe(false)
+    expect(readFileSync(join(ROOT, 'dist', 'vendor', 'yaml.cjs'), 'utf8')).toContain('YAMLParseError')
+    // A config seen for the first time is validated through dist/vendor: its error names the key.
+    const {cleanup, dir} = tempDir()
+    try {
+      const config = join(dir, 'config.yaml')
+      writeFileSync(config, 'state_dir: ./state\naccounts: [{name: main, home: ./main}]\nshared: {root: ./shared}\nprojects: []\ntmux: {socket: ./t.sock}\nquota: {confirm_polls: many}\n')
+      const result = await runProcess(process.execPath, [CLI, 'status', '--config', config], {env: {XDG_CACHE_HOME: join(dir, 'cache')}})
+      expect(result.code).toBe(78)
+      expect(result.stderr).toMatch(/quota\.confirm_polls/)
+    } finally {
+      cleanup()
+    }
+  })
+
   it('never runs a stale code cache, even for a rebuilt bundle of the same length', async () => {
     // V8 checks a code cache against the source length only; run.js keys it by size and mtime too.
     const {cleanup, dir} = tempDir()
     try {
-      for (const file of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs', 'dist/cli.cjs.cache']) {
+      for (const file of ['bin/run.js', 'bin/package.json', 'dist/cli.cjs', 'dist/cli.cjs.cache', 'dist/vendor/yaml.cjs', 'dist/vendor/zod.cjs']) {
         mkdirSync(join(dir, dirname(file)), {recursive: true})
         copyFileSync(join(ROOT, file), join(dir, file))
       }
