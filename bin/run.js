@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The CLI entry. CommonJS on purpose (bin/package.json): an ES-module entry costs every run ~4 ms
-// of CPU in the ESM loader, and the systemd timer fires `tick` every 30 s.
-// A direct command run (`dispatch`, `quota check`, `status --json` …) loads the one bundled file
-// dist/cli.cjs with V8's cached compiled code: this is most of a run's cost. Help, version, unknown
-// commands, and CLAUDE_FAILOVER_NO_BUNDLE=1 go through oclif's ordinary loader.
+// of CPU in the ESM loader, and the systemd timer fires `tick` all day.
+// A direct command run (`dispatch`, `quota check`, `status --json` …) loads the bundled file
+// dist/cli.cjs with V8's cached compiled code (and dist/vendor/*.cjs the same way, when a config or
+// a task file is new): this is most of a run's cost. Help, version, unknown commands, and
+// CLAUDE_FAILOVER_NO_BUNDLE=1 go through oclif's ordinary loader.
 'use strict'
 const {accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, renameSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
@@ -25,11 +26,22 @@ async function slow() {
 // modification time, and is used only when both match.
 const HEADER = 64
 
-function loadBundle() {
-  const cacheFile = `${bundle}.cache`
+/** Every file loaded with its code cache, by path: the bundle, then the vendor bundles it asks for. */
+const loaded = new Map()
+
+/**
+ * Runs a CommonJS file of dist/ (ASCII, so read as Latin-1: a plain copy of its bytes) from V8's
+ * cached compiled code when the cache matches it. The bundle's `require('./vendor/….cjs')` (the YAML
+ * parser, zod: needed only when a config or a task file is new) goes through here too, with a cache
+ * of its own.
+ */
+function loadCached(file) {
+  const known = loaded.get(file)
+  if (known) return known.module.exports
+  const cacheFile = `${file}.cache`
   // Size, time and text from one open file: a rebuild renaming a new bundle in between cannot pair
   // the old text with the new key.
-  const fd = openSync(bundle, 'r')
+  const fd = openSync(file, 'r')
   let source, key
   try {
     const {mtimeMs, size} = fstatSync(fd)
@@ -41,16 +53,24 @@ function loadBundle() {
 
   let cachedData
   try {
-    const file = readFileSync(cacheFile)
-    if (file.length > HEADER && file.subarray(0, HEADER).equals(key)) cachedData = file.subarray(HEADER)
+    const cache = readFileSync(cacheFile)
+    if (cache.length > HEADER && cache.subarray(0, HEADER).equals(key)) cachedData = cache.subarray(HEADER)
   } catch {}
 
-  const script = new vm.Script(Module.wrap(source), {cachedData, filename: bundle})
+  const script = new vm.Script(Module.wrap(source), {cachedData, filename: file})
   const module = {exports: {}}
-  script.runInThisContext().call(module.exports, module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle))
-  const stale = cachedData === undefined || script.cachedDataRejected
-  const saveCache = (force = false) => {
-    if (!stale && !force) return
+  const entry = {cacheFile, key, module, script, stale: cachedData === undefined || script.cachedDataRejected}
+  loaded.set(file, entry)
+  const plain = Module.createRequire(file)
+  const require = (id) => (id.startsWith('./vendor/') ? loadCached(join(dirname(file), id)) : plain(id))
+  script.runInThisContext().call(module.exports, module.exports, require, module, file, dirname(file))
+  return module.exports
+}
+
+/** Saves the cache of every file loaded whose cache was missing or stale (or all of them: `force`). */
+function saveCaches(force = false) {
+  for (const {cacheFile, key, script, stale} of loaded.values()) {
+    if (!stale && !force) continue
     try {
       // A dist/ this user cannot write (an install owned by root): don't build a cache to drop.
       accessSync(dirname(cacheFile), constants.W_OK)
@@ -60,8 +80,6 @@ function loadBundle() {
       renameSync(temp, cacheFile)
     } catch {}
   }
-
-  return {exports: module.exports, saveCache}
 }
 
 function findCommand(commands, args = argv) {
@@ -90,22 +108,22 @@ async function main() {
   } else if (process.env.CLAUDE_FAILOVER_WARMUP) {
     // Build step only: run several commands in one process, then save one code cache holding the
     // functions all of them compiled (a cache saved after one command would miss the others').
-    const {exports, saveCache} = loadBundle()
+    const exports = loadCached(bundle)
     for (const args of JSON.parse(process.env.CLAUDE_FAILOVER_WARMUP)) {
       const found = findCommand(exports.commands, args)
       if (found) await exports.runFast(await found.load(), found.rest)
     }
 
     process.exitCode = 0
-    saveCache(true)
+    saveCaches(true)
   } else if (helpLike || process.env.CLAUDE_FAILOVER_NO_BUNDLE || !existsSync(bundle)) {
     await slow()
   } else {
-    const {exports, saveCache} = loadBundle()
+    const exports = loadCached(bundle)
     const found = findCommand(exports.commands)
     if (found) {
       await exports.runFast(await found.load(), found.rest)
-      saveCache()
+      saveCaches()
     } else if (!exports.reportUnknownCommand(argv, Object.keys(exports.commands))) {
       await slow()
     }
