@@ -10,16 +10,19 @@ const v8 = require('node:v8')
 
 const bundle = process.env.CF_BUNDLE
 const mod = {exports: {}}
+// The builder's require serves built-ins only, which is all the bundle asks for while the snapshot
+// is built; a run from the snapshot may also ask for dist/vendor/*.cjs (a config not seen before).
+let load = require
 if (bundle) {
-  // The builder's require serves built-ins only, which is all the bundle asks for.
   // eslint-disable-next-line no-new-func
-  new Function('exports', 'require', 'module', '__filename', '__dirname', readFileSync(bundle, 'latin1')).call(mod.exports, mod.exports, require, mod, bundle, dirname(bundle))
+  new Function('exports', 'require', 'module', '__filename', '__dirname', readFileSync(bundle, 'latin1')).call(mod.exports, mod.exports, (id) => load(id), mod, bundle, dirname(bundle))
   // The bundle initialises a command's modules when it is first loaded: load the tick's now, so
   // they are in the snapshot.
   mod.exports.commands.tick()
 }
 
 v8.startupSnapshot.setDeserializeMainFunction(async () => {
+  if (bundle) load = require('node:module').createRequire(bundle)
   const {commands, runFast} = mod.exports
   if (!commands) return
   const argv = process.argv.slice(process.argv[1]?.endsWith('run.js') ? 2 : 1)
