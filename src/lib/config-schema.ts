@@ -72,8 +72,10 @@ export const CONFIG_EXAMPLES: Record<string, string> = {
   'quota.policy.check_on_limit': 'check_on_limit: true',
   'quota.policy.mode': 'mode: auto',
   'quota.policy.wait_horizon': 'wait_horizon: 15m',
-  dispatcher: 'dispatcher: {task_timeout: 2h}',
+  dispatcher: 'dispatcher: {task_timeout: 2h, on_stop: true, on_add: true}',
   'dispatcher.task_timeout': 'task_timeout: 2h',
+  'dispatcher.on_stop': 'on_stop: true',
+  'dispatcher.on_add': 'on_add: true',
   watcher: 'watcher: {stall_after: 30m}',
   'watcher.stall_after': 'stall_after: 30m',
   'watcher.start_within': 'start_within: 45s',
@@ -230,7 +232,13 @@ const rawSchema = z.strictObject({
     })
     
     .prefault({}),
-  dispatcher: z.strictObject({task_timeout: duration('2h')}).prefault({}),
+  dispatcher: z
+    .strictObject({
+      task_timeout: duration('2h'),
+      on_stop: z.boolean({error: 'must be true or false'}).prefault(true),
+      on_add: z.boolean({error: 'must be true or false'}).prefault(true),
+    })
+    .prefault({}),
   watcher: z.strictObject({stall_after: duration('30m'), start_within: duration('45s')}).prefault({}),
   janitor: z
     .strictObject({
@@ -442,7 +450,7 @@ function resolveConfig(raw: RawConfig, file: string, home: string): Config {
       },
       policy: {mode: raw.quota.policy.mode, waitHorizonMs: raw.quota.policy.wait_horizon, checkOnLimit: raw.quota.policy.check_on_limit},
     },
-    dispatcher: {taskTimeoutMs: raw.dispatcher.task_timeout},
+    dispatcher: {taskTimeoutMs: raw.dispatcher.task_timeout, onStop: raw.dispatcher.on_stop, onAdd: raw.dispatcher.on_add},
     watcher: {stallAfterMs: raw.watcher.stall_after, startWithinMs: raw.watcher.start_within},
     janitor: {
       archiveAfterMs: raw.janitor.archive_after,

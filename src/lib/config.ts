@@ -39,7 +39,8 @@ export interface Config {
     /** `checkOnLimit`: a usage-limit StopFailure starts `quota check` at once (the timer stays the safety net). */
     policy: {mode: 'auto' | 'swap' | 'wait'; waitHorizonMs: number; checkOnLimit: boolean}
   }
-  dispatcher: {taskTimeoutMs: number}
+  /** `onStop`/`onAdd`: a pool session's Stop hook / `task add` starts a dispatch pass at once (the timer stays the safety net). */
+  dispatcher: {taskTimeoutMs: number; onStop: boolean; onAdd: boolean}
   watcher: {stallAfterMs: number; startWithinMs: number}
   janitor: {archiveAfterMs: number; checkpointRetentionMs: number; eventsMaxBytes: number}
   swap: {staggerMs: number}

@@ -2,13 +2,12 @@
 // through the settings file every launch passes. It must never stop or slow Claude Code: it prints
 // nothing, always exits 0, and gives up after a short deadline, whatever it is given. It knows its
 // session and state folder from the environment the launch line set, so it never reads a config.
-// A StopFailure that is a usage limit (not a transient or API-key 429) also starts `quota check`
-// at once, detached, so the pool fails over in seconds instead of at the next tick.
-import {spawn} from 'node:child_process'
-import {closeSync, openSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {join} from 'node:path'
-
-import {packageRoot} from './paths.js'
+// Two events also start a command at once, detached, instead of leaving it to the next tick: a
+// StopFailure that is a usage limit (not a transient or API-key 429) starts `quota check`, so the
+// pool fails over in seconds; a Stop of a session working on a task starts `dispatch`, so the
+// finished task is settled and the next one typed in about a second. Which are on is in the hook
+// command's environment (CLAUDE_FAILOVER_ON), written from the config by ensureHooksSettings.
+import {type EventRun, type HookTrigger, type Starter, startDetached, triggerRun} from './event-run.js'
 import {combineSignals, type TranscriptRecord} from './quota/signals.js'
 import {appendSignal, type SignalRecord, signalFromHook} from './signals.js'
 import {parseJsonLines, readTail} from './tail.js'
@@ -35,7 +34,7 @@ export async function readInput(stream: NodeJS.ReadableStream): Promise<string> 
  * then destroys `stream`: a writer that holds stdin open without ending it (seen: 8 s) must not keep
  * the process alive. The caller exits at once after (a write blocked in the kernel cannot be undone).
  */
-export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.ProcessEnv, now: () => Date = () => new Date(), startCheck: CheckStarter = startDetachedCheck): Promise<void> {
+export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.ProcessEnv, now: () => Date = () => new Date(), start: Starter = startDetached): Promise<void> {
   const work = (async () => {
     const stateDir = env.CLAUDE_FAILOVER_STATE_DIR
     if (!stateDir || !stateDir.startsWith('/')) return
@@ -43,7 +42,10 @@ export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.Proc
     if (!record) return
     await appendSignal(stateDir, record)
     const config = env.CLAUDE_FAILOVER_CONFIG
-    if (config?.startsWith('/') && (await isUsageLimit(record, now())) && requestCheck(stateDir, now())) startCheck(stateDir, config, env)
+    if (!config?.startsWith('/')) return
+    const on = hookTriggers(env)
+    const run: EventRun | undefined = on.has('stop') && isTaskStop(record) ? 'dispatch' : on.has('limit') && (await isUsageLimit(record, now())) ? 'quota-check' : undefined
+    if (run) triggerRun(run, stateDir, config, env, now(), start)
   })().catch(() => {})
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<void>((resolve) => {
@@ -56,14 +58,28 @@ export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.Proc
   if (typeof destroyable.destroy === 'function') destroyable.destroy()
 }
 
-/** Starts `quota check` for an event; must return at once (the hook never waits for the check). */
-export type CheckStarter = (stateDir: string, configFile: string, env: NodeJS.ProcessEnv) => void
+/**
+ * The triggers that are on, from CLAUDE_FAILOVER_ON (`limit,stop`). Without it, a config path alone
+ * means `limit`: the settings file 0.5.0 wrote, which sessions launched before an upgrade still use.
+ */
+export function hookTriggers(env: NodeJS.ProcessEnv): Set<HookTrigger> {
+  const on = env.CLAUDE_FAILOVER_ON
+  if (on === undefined) return new Set(env.CLAUDE_FAILOVER_CONFIG ? ['limit'] : [])
+  return new Set(on.split(',').filter((t): t is HookTrigger => t === 'limit' || t === 'stop'))
+}
 
-/** The request file of an event-driven check: present from the hook that asks until a check starts observing. */
-export const CHECK_REQUEST = 'quota-check.request'
-/** A request older than this was left by a check that never started (killed, crashed): it covers nothing. */
-const REQUEST_STALE_MS = 30_000
 const LIMIT_ERRORS = new Set(['rate_limit'])
+
+// A Stop of a session launched on a task (CLAUDE_FAILOVER_TASK: only dispatch and the swap's resume
+// of a pool session set it) is, at the first clean one of its conversation, the task's end. A Stop
+// without a task is a dedicated session's turn (or a pool session's blank relaunch): the queues
+// are no different after it, so it starts nothing, and an operator's turns cost no dispatch each.
+// A Stop whose message is a limit or an error (Claude Code ≤ 2.1.77) starts a pass all the same:
+// telling it apart needs the pane classifier, too heavy for a hook; the pass then settles nothing.
+// StopFailure never does: a limit's quota check, or the tick, handles it.
+function isTaskStop(record: SignalRecord): boolean {
+  return record.event === 'Stop' && record.task !== null
+}
 
 // `error: rate_limit` names a usage limit, an API-key 429 and a transient 429 alike: the message
 // and the transcript's record (`apiError: usage_limit_reached`, `apiErrorIsTransient`) tell them
@@ -78,59 +94,4 @@ async function isUsageLimit(record: SignalRecord, now: Date): Promise<boolean> {
   }
 
   return combineSignals({hook: record, transcript}, {now}).verdict === 'quota_exhausted'
-}
-
-/**
- * True when this hook must start a check: it created the request file. Twenty sessions hitting the
- * limit in the same second make one check, not twenty: the others find the request pending. The
- * check removes the request before it observes, so a limit recorded after that starts another
- * check (which waits for the lock) instead of being missed until the tick.
- */
-export function requestCheck(stateDir: string, now: Date): boolean {
-  const path = join(stateDir, CHECK_REQUEST)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600)
-      try {
-        writeSync(fd, `${now.toISOString()}\n`)
-      } finally {
-        closeSync(fd)
-      }
-
-      return true
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return false
-      const age = now.getTime() - statSync(path, {throwIfNoEntry: false})!.mtimeMs
-      if (!(age > REQUEST_STALE_MS)) return false
-      try {
-        unlinkSync(path)
-      } catch {}
-    }
-  }
-
-  return false
-}
-
-/** Consumes the request (quota check, before it observes). */
-export function takeCheckRequest(stateDir: string): void {
-  try {
-    unlinkSync(join(stateDir, CHECK_REQUEST))
-  } catch {}
-}
-
-// setsid (detached): neither Claude Code ending the hook nor the swap killing this very pane reaches
-// the check. Its output goes to a file of the last event-driven check, overwritten each time.
-function startDetachedCheck(stateDir: string, configFile: string, env: NodeJS.ProcessEnv): void {
-  const out = openSync(join(stateDir, 'quota-check.last.log'), 'w', 0o600)
-  try {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'quota', 'check', '--wait', '--config', configFile], {
-      detached: true,
-      env,
-      stdio: ['ignore', out, out],
-    })
-    child.on('error', () => {})
-    child.unref()
-  } finally {
-    closeSync(out)
-  }
 }

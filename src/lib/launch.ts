@@ -5,6 +5,7 @@
 import {join} from 'node:path'
 
 import type {Config} from './config.js'
+import type {HookTrigger} from './event-run.js'
 
 import {fail} from './errors.js'
 import {writeFileAtomic} from './fs-atomic.js'
@@ -71,12 +72,14 @@ export function hooksSettingsPath(config: Config): string {
 }
 
 /**
- * The command Claude Code runs for each hook: this very CLI, by absolute paths. With the config's
- * path, so the `quota check` a usage-limit StopFailure starts reads the same config.
+ * The command Claude Code runs for each hook: this very CLI, by absolute paths. With triggers on,
+ * the config's path (so what an event starts reads the same config) and which events start
+ * something (CLAUDE_FAILOVER_ON: `limit` quota check, `stop` dispatch): the hook never reads the config.
  */
-export function hookCommand(configFile?: string): string {
+export function hookCommand(configFile?: string, on: readonly HookTrigger[] = []): string {
   const runJs = join(packageRoot(), 'bin', 'run.js')
-  return `${configFile ? `CLAUDE_FAILOVER_CONFIG=${absolute(configFile, 'the config file')} ` : ''}${shellQuote(process.execPath)} ${shellQuote(runJs)} hook`
+  const env = configFile && on.length > 0 ? `CLAUDE_FAILOVER_CONFIG=${absolute(configFile, 'the config file')} CLAUDE_FAILOVER_ON=${on.join(',')} ` : ''
+  return `${env}${shellQuote(process.execPath)} ${shellQuote(runJs)} hook`
 }
 
 /** The statusLine command: this CLI's `statusline`, which records `rate_limits` and runs the user's own. */
@@ -101,8 +104,9 @@ export function hooksSettings(command: string = hookCommand(), statusLine: strin
 /** Writes the hooks settings file when it is missing or different (atomically, 0600). */
 export async function ensureHooksSettings(config: Config): Promise<string> {
   const path = hooksSettingsPath(config)
-  // Without the config's path the hook records and starts nothing: `check_on_limit: false`.
-  const wanted = hooksSettings(hookCommand(config.quota.policy.checkOnLimit ? config.file : undefined), config.statusline.record ? statusLineCommand() : null)
+  // With neither trigger on, no config path: the hook records and starts nothing.
+  const on: HookTrigger[] = [...(config.quota.policy.checkOnLimit ? (['limit'] as const) : []), ...(config.dispatcher.onStop ? (['stop'] as const) : [])]
+  const wanted = hooksSettings(hookCommand(config.file, on), config.statusline.record ? statusLineCommand() : null)
   const current = await readFile(path, 'utf8').catch(() => '')
   if (current !== wanted) await writeFileAtomic(path, wanted, {mode: 0o600})
   return path

@@ -72,6 +72,8 @@ export function sandbox(extraYaml = '', options: {pool?: string; lockStale?: str
     `lock: {stale: ${options.lockStale ?? '3s'}}`,
     // Tests drive quota check themselves unless they ask for the check a limit's StopFailure starts.
     ...(/^quota:/m.test(extraYaml) ? [] : ['quota: {policy: {check_on_limit: false}}']),
+    // …and dispatch, unless they ask for the pass a task's Stop or `task add` starts.
+    ...(/^dispatcher:/m.test(extraYaml) ? [] : ['dispatcher: {on_stop: false, on_add: false}']),
     extraYaml,
   ].join('\n')
   const configPath = join(dir, 'config.yaml')

@@ -7,7 +7,8 @@ import {Readable} from 'node:stream'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {readRecentEvents} from '../../src/lib/events.js'
-import {CHECK_REQUEST, handleHook, requestCheck, takeCheckRequest} from '../../src/lib/hook.js'
+import {requestFile, requestRun, takeRequest} from '../../src/lib/event-run.js'
+import {handleHook} from '../../src/lib/hook.js'
 import {hooksSettingsPath} from '../../src/lib/launch.js'
 import {readStateSnapshot} from '../../src/lib/lock.js'
 import {writeSimControl} from '../../src/sim/control.js'
@@ -15,6 +16,7 @@ import {tempDir, waitFor} from '../helpers/env.js'
 import {makePool, type Pool, waitStarted} from '../helpers/pool.js'
 
 const NOW = new Date('2026-12-05T20:00:00Z')
+const CHECK_REQUEST = requestFile('quota-check')
 const LIMIT_TEXT = "You've hit your 5-hour limit · resets 8:21pm (UTC)"
 
 function hookEnv(stateDir: string, session: string, config: string | null = '/etc/cf/config.yaml'): NodeJS.ProcessEnv {
@@ -42,12 +44,12 @@ describe('the hook starts quota check on a usage limit', () => {
   it('twenty sessions hitting the limit in the same second start one check; the request is 0600 and a check taking it lets the next limit start another', async () => {
     const state = stateDir()
     const started: string[] = []
-    const start = (s: string, config: string) => started.push(`${s} ${config}`)
+    const start = (run: string, s: string, config: string) => started.push(`${run} ${s} ${config}`)
     await Promise.all(Array.from({length: 20}, (_, i) => handleHook(stopFailure(LIMIT_TEXT), hookEnv(state, `ccl-auto-${11 + i}`), () => NOW, start)))
-    expect(started).toEqual([`${state} /etc/cf/config.yaml`])
+    expect(started).toEqual([`quota-check ${state} /etc/cf/config.yaml`])
     expect(statSync(join(state, CHECK_REQUEST)).mode & 0o777).toBe(0o600)
 
-    takeCheckRequest(state)
+    takeRequest(state, 'quota-check')
     await handleHook(stopFailure(LIMIT_TEXT), hookEnv(state, 'ccl-auto-40'), () => NOW, start)
     expect(started).toHaveLength(2)
   })
@@ -55,10 +57,10 @@ describe('the hook starts quota check on a usage limit', () => {
   it('a request left by a check that never started (older than 30 s) covers nothing', () => {
     const state = stateDir()
     writeFileSync(join(state, CHECK_REQUEST), 'old\n', {mode: 0o600})
-    expect(requestCheck(state, new Date())).toBe(false)
+    expect(requestRun(state, 'quota-check', new Date())).toBe(false)
     const old = new Date(Date.now() - 60_000)
     utimesSync(join(state, CHECK_REQUEST), old, old)
-    expect(requestCheck(state, new Date())).toBe(true)
+    expect(requestRun(state, 'quota-check', new Date())).toBe(true)
   })
 
   it.each([
@@ -69,7 +71,7 @@ describe('the hook starts quota check on a usage limit', () => {
   ])('%s starts nothing (StopFailure rate_limit alone is no usage limit)', async (_name, message, extra) => {
     const state = stateDir()
     const started: string[] = []
-    await handleHook(stopFailure(message, extra), hookEnv(state, 'ccl-auto-11'), () => NOW, (s) => started.push(s))
+    await handleHook(stopFailure(message, extra), hookEnv(state, 'ccl-auto-11'), () => NOW, (_run, s) => started.push(s))
     expect(started).toEqual([])
     // The record is written all the same.
     expect(statSync(join(state, 'signals', 'ccl-auto-11.jsonl')).size).toBeGreaterThan(0)
@@ -81,17 +83,17 @@ describe('the hook starts quota check on a usage limit', () => {
     const record = (fields: Record<string, unknown>) => `${JSON.stringify({error: 'rate_limit', isApiErrorMessage: true, message: {content: [{text: 'API Error: 429', type: 'text'}]}, timestamp: NOW.toISOString(), type: 'assistant', ...fields})}\n`
     const started: string[] = []
     writeFileSync(transcript, record({apiErrorIsTransient: true, apiErrorStatus: 429}))
-    await handleHook(stopFailure('API Error: 429', {transcript_path: transcript}), hookEnv(state, 'ccl-auto-11'), () => NOW, (s) => started.push(s))
+    await handleHook(stopFailure('API Error: 429', {transcript_path: transcript}), hookEnv(state, 'ccl-auto-11'), () => NOW, (_run, s) => started.push(s))
     expect(started).toEqual([])
     writeFileSync(transcript, record({apiError: 'usage_limit_reached', apiErrorParams: {rate_limit_info: {rateLimitType: 'five_hour', resetsAt: 1_796_502_118}}, apiErrorStatus: 429}))
-    await handleHook(stopFailure('API Error: 429', {transcript_path: transcript}), hookEnv(state, 'ccl-auto-11'), () => NOW, (s) => started.push(s))
+    await handleHook(stopFailure('API Error: 429', {transcript_path: transcript}), hookEnv(state, 'ccl-auto-11'), () => NOW, (_run, s) => started.push(s))
     expect(started).toEqual([state])
   })
 
   it('without the config path (check_on_limit: false) the hook only records', async () => {
     const state = stateDir()
     const started: string[] = []
-    await handleHook(stopFailure(LIMIT_TEXT), hookEnv(state, 'ccl-auto-11', null), () => NOW, (s) => started.push(s))
+    await handleHook(stopFailure(LIMIT_TEXT), hookEnv(state, 'ccl-auto-11', null), () => NOW, (_run, s) => started.push(s))
     expect(started).toEqual([])
   })
 })

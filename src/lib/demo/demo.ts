@@ -136,8 +136,10 @@ async function buildSandbox(dir: string, socket: string, config: string, root: s
       'active_link: ./claude-active',
       'autonomous: {prefix: "demo-", start_index: 1, min: 3, max: 3}',
       'projects: [{name: invoices, path: ./invoices}]',
-      // The demo narrates each tick's quota check, so the check a limit's StopFailure starts is off.
+      // The demo narrates each round's quota check and dispatch, so the runs a limit's StopFailure
+      // and a task's Stop start are off (its own loop runs every second).
       'quota: {confirm_polls: 2, reactivate_cooldown: 10s, policy: {check_on_limit: false}}',
+      'dispatcher: {on_stop: false}',
       'swap: {stagger: 200ms}',
       'lock: {stale: 10s}',
       '',

@@ -22,6 +22,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
 import {randomUUID} from '../crypto.js'
+import {takeRequest} from '../event-run.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace, writeFileAtomic} from '../fs-atomic.js'
 import {mkdir, unlink} from '../fs.js'
@@ -85,6 +86,9 @@ export async function dispatch(config: Config, options: DispatchOptions, deps: D
 }
 
 async function dispatchLocked(config: Config, options: DispatchOptions, deps: DispatchDeps, tx: Transaction): Promise<DispatchResult> {
+  // Before observing (under the lock): a Stop recorded from here on is not covered by this pass
+  // and starts another (see requestRun in hook.ts).
+  if (!options.dryRun) takeRequest(config.stateDir, 'dispatch')
   const now = deps.now()
   const result: DispatchResult = {
     blocked: [],

@@ -12,8 +12,8 @@ import type {Logger} from '../log.js'
 import type {State, StuckSession} from '../state.js'
 import type {Tmux} from '../tmux.js'
 
+import {takeRequest} from '../event-run.js'
 import {appendEvent} from '../events.js'
-import {takeCheckRequest} from '../hook.js'
 import {readStateSnapshot, withStateLock} from '../lock.js'
 import {loginsNeedLock, loginSwapAway, type LoginsOutcome, observeLogins, previewLogins, recordLogins} from '../logins.js'
 import {accountReactivated, clearNotified, deliverNotifications, type Notification, sessionStuck} from '../notify/notifier.js'
@@ -244,8 +244,8 @@ async function recordStuck(config: Config, tx: Transaction, stuck: Record<string
 
 /** One quota check: observe, decide, and (unless dry-run) record and swap. */
 export async function checkQuota(config: Config, options: QuotaCheckOptions, deps: QuotaCheckDeps): Promise<QuotaCheckResult> {
-  // Before observing: a limit recorded from here on is not covered by this check (see requestCheck).
-  if (!options.dryRun) takeCheckRequest(config.stateDir)
+  // Before observing: a limit recorded from here on is not covered by this check (see requestRun).
+  if (!options.dryRun) takeRequest(config.stateDir, 'quota-check')
   const snapshot = (await readStateSnapshot(config)).state
   const [sessions, usage] = await Promise.all([
     observeSessions(config, snapshot, deps),
