@@ -2,7 +2,7 @@
 // result reads for a human. Two front ends run the same definition:
 //  - oclif (src/commands/*, through oclif-command.ts) for --help, topics and the manifest;
 //  - the fast path (bin/run.js → dist/cli.cjs) for direct runs, which the systemd timers fire
-//    (`tick` every 30 s): it parses argv with node:util and never loads oclif (most of a run's start-up cost).
+//    (`tick` every 2 min): it parses argv with node:util and never loads oclif (most of a run's start-up cost).
 // Both print through executeCommand and reportFailure below, so their output is the same.
 import type {Config} from './config.js'
 

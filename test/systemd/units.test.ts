@@ -311,10 +311,10 @@ describe('the units', () => {
     }
   })
 
-  it('the cadences: the tick (quota check, reconcile, dispatch) 30 s, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
+  it('the cadences: the tick (quota check, reconcile, dispatch) 2 min, checkpoint 5 min (tight accuracy), janitor daily and persistent', () => {
     const periodic: Record<string, number> = {
       'claude-failover-checkpoint.timer': 300,
-      'claude-failover-tick.timer': 30,
+      'claude-failover-tick.timer': 120,
     }
     for (const [file, seconds] of Object.entries(periodic)) {
       const timer = shipped[file]
