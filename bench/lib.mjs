@@ -1,6 +1,6 @@
 // Shared measuring helpers for `npm run bench`.
-import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -207,10 +207,11 @@ export function tmuxSandbox(prefix) {
 /**
  * A sandbox with two accounts, one project and a private tmux server, and `n` pool sessions
  * (`w-1`…) each running a simulated claude mid-task (a turn of `turnMs`, 10 minutes by default):
- * the working pool the timers watch at night. Returns {dir, config, env, socket, node(args),
+ * the working pool the timers watch at night. `waiting`: that many more tasks (`next-1`…) left in the
+ * inbox for the sessions to take once free. Returns {dir, config, env, socket, node(args),
  * tmux(...args), cleanup}.
  */
-export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000} = {}) {
+export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [], turnMs = 600_000, waiting = 0} = {}) {
   const {acceptFirstLaunchModals} = await import(join(root, 'dist', 'sim', 'accept.js'))
   const {cleanup, dir, socket, tmux} = tmuxSandbox(prefix)
   const env = {...process.env, XDG_CACHE_HOME: join(dir, 'cache')}
@@ -245,6 +246,14 @@ export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [
       utimesSync(file, old, old)
     }
 
+    // Younger than the first n: dispatched after them, in order.
+    const later = new Date(Date.now() - 5000)
+    for (let i = 1; i <= waiting; i++) {
+      const file = join(dir, 'proj/.agent-queue/inbox', `next-${i}.md`)
+      writeFileSync(file, `next task ${i}`)
+      utimesSync(file, later, later)
+    }
+
     const dispatched = node(['dispatch', '--json'])
     if (JSON.parse(dispatched.stdout).dispatched.length !== n) throw new Error(`dispatch gave ${dispatched.stdout}`)
     const deadline = Date.now() + 60_000
@@ -260,4 +269,44 @@ export async function workingPool(n, {prefix = 'cf-bench-pool-', extraConfig = [
   }
 
   return {cleanup, config, dir, env, node, socket, tmux}
+}
+
+/**
+ * Runs the timer's command (`tickArgs`, e.g. ['tick']) every `periodMs` against `pool` as systemd
+ * would, until `stop()`; `starts` holds when each run began. `stop()` resolves once the last has ended.
+ */
+export function tickLoop(pool, periodMs, tickArgs) {
+  let ticking = true
+  const starts = []
+  const done = (async () => {
+    while (ticking) {
+      const startedAt = Date.now()
+      starts.push(startedAt)
+      await new Promise((resolve) => spawn(process.execPath, [cli, ...tickArgs, '--quiet', '--config', pool.config], {env: pool.env, stdio: 'ignore'}).on('close', resolve))
+      while (ticking && Date.now() < startedAt + periodMs) await new Promise((r) => setTimeout(r, 100))
+    }
+  })()
+  return {
+    starts,
+    stop() {
+      ticking = false
+      return done
+    },
+  }
+}
+
+/** Waits (up to 30 s) until no process names `config` on its command line: a run a late hook started is detached from tmux. */
+export async function detachedExited(config) {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const running = readdirSync('/proc').some((pid) => {
+      try {
+        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(config)
+      } catch {
+        return false
+      }
+    })
+    if (!running) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
 }

@@ -4,11 +4,9 @@
 // running (it stays the safety net). Measured from the first StopFailure record to the first and to
 // the last session resumed on `backup` (SessionStart there); the stagger alone (swap.stagger 2 s
 // between 20 relaunches) bounds the last at 38 s after the first.
-import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, root, workingPool} from '../lib.mjs'
+import {detachedExited, root, tickLoop, workingPool} from '../lib.mjs'
 import {shippedSchedule} from './schedule.mjs'
 
 export const title = 'event-driven failover (20 sessions, StopFailure hook vs the tick)'
@@ -24,16 +22,7 @@ async function measure(periodMs, tickArgs, extraConfig) {
   const sessions = Array.from({length: N}, (_, i) => `w-${i + 1}`)
   try {
     await writeSimControl(join(pool.dir, 'main'), {exhausted: true, reset_at: new Date(Date.now() + 3 * 3_600_000).toISOString()})
-    let ticking = true
-    const tickStarts = []
-    const timer = (async () => {
-      while (ticking) {
-        const startedAt = Date.now()
-        tickStarts.push(startedAt)
-        await new Promise((resolve) => spawn(process.execPath, [cli, ...tickArgs, '--quiet', '--config', pool.config], {env: pool.env, stdio: 'ignore'}).on('close', resolve))
-        while (ticking && Date.now() < startedAt + periodMs) await new Promise((r) => setTimeout(r, 100))
-      }
-    })()
+    const timer = tickLoop(pool, periodMs, tickArgs)
     let limitAt = Number.POSITIVE_INFINITY
     const resumedAt = new Map()
     const deadline = Date.now() + 240_000
@@ -48,36 +37,20 @@ async function measure(periodMs, tickArgs, extraConfig) {
       }
     }
 
-    ticking = false
-    await timer
+    await timer.stop()
     const times = [...resumedAt.values()].sort((a, b) => a - b)
     const first = (times[0] ?? 0) - limitAt
     // The tick that can have swapped: the first to start after the limit was recorded.
-    const waited = (tickStarts.find((t) => t >= limitAt) ?? limitAt) - limitAt
+    const waited = (timer.starts.find((t) => t >= limitAt) ?? limitAt) - limitAt
     return {all: (times.at(-1) ?? 0) - limitAt, first, waited}
   } finally {
     try {
       pool.tmux('kill-server')
     } catch {}
 
-    await checksExited(pool.config)
+    // A check a late hook started is detached from tmux: the sandbox goes only once it has exited.
+    await detachedExited(pool.config)
     pool.cleanup()
-  }
-}
-
-// A check a late hook started is detached from tmux: the sandbox goes only once it has exited.
-async function checksExited(config) {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const running = readdirSync('/proc').some((pid) => {
-      try {
-        return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(config)
-      } catch {
-        return false
-      }
-    })
-    if (!running) return
-    await new Promise((r) => setTimeout(r, 200))
   }
 }
 

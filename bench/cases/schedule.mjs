@@ -2,10 +2,13 @@
 // per-run figures: every timer in systemd/ is read (its period, and the command its service runs),
 // that exact command is measured against the pool, and runs per hour × CPU per run are summed.
 // BENCH_TICK_EVERY=120s adds that tick period to the levers reported beside the shipped schedule.
-import {readdirSync, readFileSync} from 'node:fs'
+// Beside it, the event-driven dispatch passes (issue 18: a task's Stop starts one): the CPU of one
+// such pass on the same pool, measured, times the task ends an hour (BENCH_TASK_MINUTES, the mean
+// task length; 10 and 30 by default).
+import {appendFileSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {cli, distrust, interleaved, ratioRow, root, spread, workingPool} from '../lib.mjs'
+import {cli, distrust, interleaved, ratioRow, root, spread, timedRun, workingPool} from '../lib.mjs'
 
 export const title = 'timer schedule, CPU per hour (20 sessions)'
 
@@ -42,6 +45,54 @@ export function shippedSchedule() {
   }
 
   return schedule
+}
+
+/**
+ * What a task's Stop costs: one `dispatch --wait` (what the hook starts) that settles one ended task
+ * and types the next into the freed session, on the 20-session pool. Each round ends the task of
+ * one session (its Stop record, as the hook writes it) and puts one task in the inbox.
+ */
+function triggeredPass(pool, rounds) {
+  const state = join(pool.dir, 'state')
+  const cpu = []
+  for (let r = 0; r < rounds; r++) {
+    const session = `w-${r + 1}`
+    const record = JSON.parse(readFileSync(join(state, 'state.json'), 'utf8')).sessions[session]
+    const file = join(pool.dir, 'proj/.agent-queue/inbox', `after-${r}.md`)
+    writeFileSync(file, `the task after ${record.task}`)
+    const old = new Date(Date.now() - 10_000)
+    utimesSync(file, old, old)
+    const stop = {config_dir: null, conversation_id: record.conversation_id, cwd: null, event: 'Stop', last_assistant_message: 'Done.', session, task: record.task, transcript_path: null, ts: new Date().toISOString()}
+    appendFileSync(join(state, 'signals', `${session}.jsonl`), `${JSON.stringify(stop)}\n`)
+    const result = timedRun(process.execPath, [cli, 'dispatch', '--wait', '--json', '--config', pool.config], {env: pool.env})
+    const out = JSON.parse(result.stdout)
+    if (result.status !== 0 || out.finished.length !== 1 || out.dispatched.length !== 1) throw new Error(`the triggered pass did not settle one task and type one: ${result.stdout} ${result.stderr}`)
+    cpu.push(result.cpu)
+  }
+
+  return spread(cpu)
+}
+
+/** Rows for the event-driven dispatch passes beside the timers' figure. */
+function eventPasses(pool, timersPerHour, nodeMs) {
+  const pass = triggeredPass(pool, Number(process.env.BENCH_PASS_RUNS ?? 5))
+  const minutes = process.env.BENCH_TASK_MINUTES ? process.env.BENCH_TASK_MINUTES.split(',').map(Number) : [10, 30]
+  const rows = [
+    {
+      case: `event-driven dispatch: one pass per task end (settles it, types the next), ${N} sessions: ${pass.median.toFixed(0)} ms CPU a task`,
+      cpu: pass.median,
+      cpuSpread: [pass.p25, pass.p75],
+      ratio: pass.median / nodeMs,
+      vs: 'node -e 0',
+    },
+  ]
+  for (const m of minutes) {
+    const ends = (N * 60) / m
+    const passes = (ends * pass.median) / 1000
+    rows.push({case: `  ${m}-min tasks (${ends} ends/h): ${passes.toFixed(1)} CPU-s/h of passes; with the shipped timers ${(timersPerHour + passes).toFixed(1)} CPU-s/h (a burst of ends makes one pass: at most this)`, vs: ''})
+  }
+
+  return rows
 }
 
 /** CPU-s per hour of a schedule, from per-run CPU ms per unit (one round's or the medians). */
@@ -91,6 +142,7 @@ export async function run() {
     for (const every of periods) rows.push(row(`  lever: tick every ${every}s${every === asked ? ' (BENCH_TICK_EVERY)' : ''}`, withTick(every), undefined))
     const floor = hourly(shipped, () => baseline.cpu)
     rows.push({case: `  of the shipped figure, node's own start-up (runs/h × node -e 0): ${floor.toFixed(1)} CPU-s/h; the rest is this tool's code and tmux`, vs: ''})
+    rows.push(...eventPasses(pool, perRound(shipped).median, baseline.cpu))
     return rows
   } finally {
     pool.cleanup()

@@ -20,6 +20,29 @@ export function requestFile(run: EventRun): string {
   return `${run}.request`
 }
 
+/**
+ * Present while a task waits in an inbox (ready, blocked or still being written) after a dispatch
+ * pass. A task's Stop starts a pass only then: with nothing waiting, a pass would only move the
+ * task to done/, which the next tick does, so a pool working through its last tasks costs no pass
+ * per task end. A marker out of date costs a pass (present) or leaves a task to the tick (absent);
+ * it is absent only between a pass that found the inboxes empty and the next task, and `task add`
+ * starts its own pass.
+ */
+export const WAITING_MARK = 'tasks.waiting'
+
+/** Records what a dispatch pass left in the inboxes (see WAITING_MARK). */
+export function markWaiting(stateDir: string, waiting: boolean): void {
+  try {
+    if (waiting) closeSync(openSync(join(stateDir, WAITING_MARK), 'a', 0o600))
+    else unlinkSync(join(stateDir, WAITING_MARK))
+  } catch {}
+}
+
+/** True when the last dispatch pass left a task waiting in an inbox. */
+export function tasksWaiting(stateDir: string): boolean {
+  return statSync(join(stateDir, WAITING_MARK), {throwIfNoEntry: false}) !== undefined
+}
+
 /** A request older than this was left by a run that never started (killed, crashed): it covers nothing. */
 const REQUEST_STALE_MS = 30_000
 

@@ -7,7 +7,7 @@
 // pool fails over in seconds; a Stop of a session working on a task starts `dispatch`, so the
 // finished task is settled and the next one typed in about a second. Which are on is in the hook
 // command's environment (CLAUDE_FAILOVER_ON), written from the config by ensureHooksSettings.
-import {type EventRun, type HookTrigger, type Starter, startDetached, triggerRun} from './event-run.js'
+import {type EventRun, type HookTrigger, type Starter, startDetached, tasksWaiting, triggerRun} from './event-run.js'
 import {combineSignals, type TranscriptRecord} from './quota/signals.js'
 import {appendSignal, type SignalRecord, signalFromHook} from './signals.js'
 import {parseJsonLines, readTail} from './tail.js'
@@ -44,7 +44,7 @@ export async function handleHook(stream: NodeJS.ReadableStream, env: NodeJS.Proc
     const config = env.CLAUDE_FAILOVER_CONFIG
     if (!config?.startsWith('/')) return
     const on = hookTriggers(env)
-    const run: EventRun | undefined = on.has('stop') && isTaskStop(record) ? 'dispatch' : on.has('limit') && (await isUsageLimit(record, now())) ? 'quota-check' : undefined
+    const run: EventRun | undefined = on.has('stop') && isTaskStop(record) && tasksWaiting(stateDir) ? 'dispatch' : on.has('limit') && (await isUsageLimit(record, now())) ? 'quota-check' : undefined
     if (run) triggerRun(run, stateDir, config, env, now(), start)
   })().catch(() => {})
   let timer: NodeJS.Timeout | undefined
@@ -71,7 +71,8 @@ export function hookTriggers(env: NodeJS.ProcessEnv): Set<HookTrigger> {
 const LIMIT_ERRORS = new Set(['rate_limit'])
 
 // A Stop of a session launched on a task (CLAUDE_FAILOVER_TASK: only dispatch and the swap's resume
-// of a pool session set it) is, at the first clean one of its conversation, the task's end. A Stop
+// of a pool session set it) is, at the first clean one of its conversation, the task's end; it
+// starts a pass when a task waits for the freed session (WAITING_MARK in event-run.ts). A Stop
 // without a task is a dedicated session's turn (or a pool session's blank relaunch): the queues
 // are no different after it, so it starts nothing, and an operator's turns cost no dispatch each.
 // A Stop whose message is a limit or an error (Claude Code ≤ 2.1.77) starts a pass all the same:

@@ -10,7 +10,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import type {Config} from '../../src/lib/config.js'
 
 import {dispatchSoon} from '../../src/lib/dispatch/request.js'
-import {type EventRun, requestFile, requestRun, takeRequest} from '../../src/lib/event-run.js'
+import {type EventRun, markWaiting, requestFile, requestRun, takeRequest, WAITING_MARK} from '../../src/lib/event-run.js'
 import {readRecentEvents} from '../../src/lib/events.js'
 import {handleHook} from '../../src/lib/hook.js'
 import {ensureHooksSettings, hooksSettingsPath} from '../../src/lib/launch.js'
@@ -44,10 +44,12 @@ describe('the hook starts dispatch when a task ends', () => {
     dir = undefined
   })
 
-  function stateDir(): string {
+  /** A state folder whose last dispatch pass left a task waiting (unless `waiting: false`). */
+  function stateDir(waiting = true): string {
     dir = tempDir()
     const state = join(dir.dir, 'state')
     mkdirSync(state, {mode: 0o700})
+    markWaiting(state, waiting)
     return state
   }
 
@@ -64,6 +66,7 @@ describe('the hook starts dispatch when a task ends', () => {
     expect(statSync(join(state, DISPATCH_REQUEST)).mode & 0o777).toBe(0o600)
     // Every Stop is recorded all the same.
     expect(readdirSync(join(state, 'signals'))).toHaveLength(20)
+    expect(statSync(join(state, WAITING_MARK)).mode & 0o777).toBe(0o600)
 
     takeRequest(state, 'dispatch')
     await handleHook(stop(), hookEnv(state, 'ccl-auto-40', {on: 'stop'}), () => NOW, start)
@@ -81,6 +84,17 @@ describe('the hook starts dispatch when a task ends', () => {
     await handleHook(stop(), hookEnv(state, 'ccl-auto-11', {on: 'stop'}), () => new Date(), start)
     expect(started).toEqual([`dispatch ${state} /etc/cf/config.yaml`])
     expect(readFileSync(join(state, DISPATCH_REQUEST), 'utf8')).not.toBe('old\n')
+  })
+
+  it('with no task waiting in an inbox after the last pass, a task Stop starts nothing (the tick moves it to done/)', async () => {
+    const state = stateDir(false)
+    const {start, started} = recorder()
+    await handleHook(stop(), hookEnv(state, 'ccl-auto-11', {on: 'limit,stop'}), () => NOW, start)
+    expect(started).toEqual([])
+    expect(existsSync(join(state, DISPATCH_REQUEST))).toBe(false)
+    markWaiting(state, true)
+    await handleHook(stop(), hookEnv(state, 'ccl-auto-11', {on: 'limit,stop'}), () => NOW, start)
+    expect(started).toEqual([`dispatch ${state} /etc/cf/config.yaml`])
   })
 
   it.each([
@@ -194,7 +208,7 @@ describe('event-driven dispatch through the simulated claude (no tick)', () => {
   const ONE_SESSION = '{prefix: "ccl-auto-", start_index: 11, min: 1, max: 1}'
   const done = (p: Pool) => (existsSync(join(p.project, '.agent-queue', 'done')) ? readdirSync(join(p.project, '.agent-queue', 'done')).filter((f) => f.endsWith('.md')).sort() : [])
 
-  it('a task ends: its Stop settles it and types the next task into the freed session, then that one ends too', async () => {
+  it('a task ends while another waits: its Stop settles it and types the next into the freed session; the last end is left to the tick', async () => {
     pool = await makePool({extraYaml: 'dispatcher: {on_stop: true, on_add: false}', pool: ONE_SESSION, turnMs: 500})
     const p = pool
     p.addTask('first', 'the first task')
@@ -202,9 +216,9 @@ describe('event-driven dispatch through the simulated claude (no tick)', () => {
     const run = await p.cli(['dispatch', '--json'])
     expect(run.code, run.stderr).toBe(0)
     expect(JSON.parse(run.stdout)).toMatchObject({dispatched: [{session: 'ccl-auto-11', task: 'first'}], waiting: [{task: 'second'}]})
-    // Nothing runs dispatch, reconcile or a tick from here: the Stops do.
-    await waitFor(async () => done(p).length === 2, 60_000)
-    expect(done(p)).toEqual(['first.md', 'second.md'])
+    expect(existsSync(join(p.config.stateDir, WAITING_MARK))).toBe(true)
+    // Nothing runs dispatch, reconcile or a tick from here until `second` has ended: the Stop does.
+    await waitFor(async () => (await readRecentEvents(p.config.stateDir, 100)).some((e) => e.event === 'dispatch' && e.task === 'second'), 30_000)
     const events = await readRecentEvents(p.config.stateDir, 100)
     const stopOfFirst = (await p.signals('ccl-auto-11')).find((s) => s.event === 'Stop' && s.task === 'proj/first')
     const secondTyped = events.find((e) => e.event === 'dispatch' && e.task === 'second')
@@ -212,9 +226,17 @@ describe('event-driven dispatch through the simulated claude (no tick)', () => {
     expect(secondTyped).toMatchObject({session: 'ccl-auto-11'})
     // The bench measures the figure on an idle machine; here only that no tick period was waited for.
     expect(Date.parse(secondTyped!.ts as string) - Date.parse(stopOfFirst!.ts)).toBeLessThan(20_000)
-    expect(events.filter((e) => e.event === 'task_done').map((e) => e.task)).toEqual(['first', 'second'])
-    expect(readFileSync(join(p.config.stateDir, 'dispatch.last.log'), 'utf8')).toMatch(/done/)
+    expect(done(p)).toEqual(['first.md'])
+    expect(readFileSync(join(p.config.stateDir, 'dispatch.last.log'), 'utf8')).toMatch(/done: proj\/first/)
+    expect(existsSync(join(p.config.stateDir, WAITING_MARK))).toBe(false)
+
+    // `second` ends with nothing waiting: no pass for it (it would only move the task to done/).
+    await waitFor(async () => (await p.signals('ccl-auto-11')).some((s) => s.event === 'Stop' && s.task === 'proj/second'), 30_000)
+    await new Promise((r) => setTimeout(r, 1500))
     expect(existsSync(join(p.config.stateDir, DISPATCH_REQUEST))).toBe(false)
+    expect(done(p)).toEqual(['first.md'])
+    const tick = await p.cli(['dispatch', '--json'])
+    expect(JSON.parse(tick.stdout).finished).toEqual([{project: 'proj', session: 'ccl-auto-11', task: 'second'}])
   })
 
   it('task add: the task is typed into an idle session with no tick; --no-dispatch leaves it in the inbox', async () => {

@@ -22,7 +22,7 @@ import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
 import {randomUUID} from '../crypto.js'
-import {takeRequest} from '../event-run.js'
+import {markWaiting, takeRequest} from '../event-run.js'
 import {appendEvent} from '../events.js'
 import {renameNoReplace, writeFileAtomic} from '../fs-atomic.js'
 import {mkdir, unlink} from '../fs.js'
@@ -82,7 +82,9 @@ export function promptPath(config: Config, project: string, taskId: string): str
 
 /** One dispatch pass. */
 export async function dispatch(config: Config, options: DispatchOptions, deps: DispatchDeps): Promise<DispatchResult> {
-  return withStateLock(config, {command: 'dispatch', log: deps.log, now: deps.now, wait: options.wait}, (tx) => dispatchLocked(config, options, deps, tx))
+  const result = await withStateLock(config, {command: 'dispatch', log: deps.log, now: deps.now, wait: options.wait}, (tx) => dispatchLocked(config, options, deps, tx))
+  if (!options.dryRun) markWaiting(config.stateDir, result.waiting_total + result.blocked.length + result.settling.length > 0)
+  return result
 }
 
 async function dispatchLocked(config: Config, options: DispatchOptions, deps: DispatchDeps, tx: Transaction): Promise<DispatchResult> {
