@@ -2,9 +2,9 @@
 // per-run figures: every timer in systemd/ is read (its period, and the command its service runs),
 // that exact command is measured against the pool, and runs per hour × CPU per run are summed.
 // BENCH_TICK_EVERY=120s adds that tick period to the levers reported beside the shipped schedule.
-// Beside it, the event-driven dispatch passes (issue 18: a task's Stop starts one): the CPU of one
-// such pass on the same pool, measured, times the task ends an hour (BENCH_TASK_MINUTES, the mean
-// task length; 10 and 30 by default).
+// Beside it, the event-driven dispatch passes (issue 18: a task's Stop starts one while another task
+// waits in an inbox): the CPU of one such pass on the same pool, measured, times the task ends an
+// hour (BENCH_TASK_MINUTES, the mean task length; 10 and 30 by default).
 import {appendFileSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -13,6 +13,7 @@ import {cli, distrust, interleaved, ratioRow, root, spread, timedRun, workingPoo
 export const title = 'timer schedule, CPU per hour (20 sessions)'
 
 const N = 20
+const IDLE_PASS = 'dispatch, nothing to do'
 
 /** Seconds in a systemd time span such as `30s`, `5min`, `1h` (the forms our timers use). */
 function seconds(span) {
@@ -73,8 +74,12 @@ function triggeredPass(pool, rounds) {
   return spread(cpu)
 }
 
-/** Rows for the event-driven dispatch passes beside the timers' figure. */
-function eventPasses(pool, timersPerHour, nodeMs) {
+/**
+ * Rows for the event-driven dispatch passes beside the timers' figure. A pass runs for a task end
+ * only while another task waits (a backlog); it then types that task, which a timer's pass would
+ * have done too: what the event adds is a pass's own start and look around (`idleMs`).
+ */
+function eventPasses(pool, timersPerHour, nodeMs, idleMs) {
   const pass = triggeredPass(pool, Number(process.env.BENCH_PASS_RUNS ?? 5))
   const minutes = process.env.BENCH_TASK_MINUTES ? process.env.BENCH_TASK_MINUTES.split(',').map(Number) : [10, 30]
   const rows = [
@@ -85,11 +90,13 @@ function eventPasses(pool, timersPerHour, nodeMs) {
       ratio: pass.median / nodeMs,
       vs: 'node -e 0',
     },
+    {case: `  of which a pass with nothing to do (start-up, config, tmux survey, inboxes): ${idleMs.toFixed(0)} ms; settling and typing: ${(pass.median - idleMs).toFixed(0)} ms, spent by a timer's pass as well`, vs: ''},
   ]
   for (const m of minutes) {
     const ends = (N * 60) / m
     const passes = (ends * pass.median) / 1000
-    rows.push({case: `  ${m}-min tasks (${ends} ends/h): ${passes.toFixed(1)} CPU-s/h of passes; with the shipped timers ${(timersPerHour + passes).toFixed(1)} CPU-s/h (a burst of ends makes one pass: at most this)`, vs: ''})
+    const added = (ends * idleMs) / 1000
+    rows.push({case: `  backlog, ${m}-min tasks (${ends} ends/h): ${passes.toFixed(1)} CPU-s/h of passes (${added.toFixed(1)} more than the timers typing the same tasks); with the shipped timers ${(timersPerHour + passes).toFixed(1)}; no backlog: no passes`, vs: ''})
   }
 
   return rows
@@ -112,6 +119,8 @@ export async function run() {
     const cases = [
       {args: ['-e', '0'], command: process.execPath, label: 'node -e 0'},
       ...shipped.map((s) => ({args: [cli, ...s.args, '--config', pool.config], command: process.execPath, label: s.unit})),
+      // Not a timer: what any pass costs before it has a task to settle or type (see eventPasses).
+      {args: [cli, 'dispatch', '--quiet', '--config', pool.config], command: process.execPath, label: IDLE_PASS},
     ]
     const count = Number(process.env.BENCH_SCHEDULE_RUNS ?? 10)
     const measured = interleaved(cases, {count, env: pool.env})
@@ -142,7 +151,7 @@ export async function run() {
     for (const every of periods) rows.push(row(`  lever: tick every ${every}s${every === asked ? ' (BENCH_TICK_EVERY)' : ''}`, withTick(every), undefined))
     const floor = hourly(shipped, () => baseline.cpu)
     rows.push({case: `  of the shipped figure, node's own start-up (runs/h × node -e 0): ${floor.toFixed(1)} CPU-s/h; the rest is this tool's code and tmux`, vs: ''})
-    rows.push(...eventPasses(pool, perRound(shipped).median, baseline.cpu))
+    rows.push(...eventPasses(pool, perRound(shipped).median, baseline.cpu, measured[IDLE_PASS].cpu))
     return rows
   } finally {
     pool.cleanup()
