@@ -198,7 +198,8 @@ export function tmuxSandbox(prefix) {
       tmux('kill-server')
     } catch {}
 
-    rmSync(dir, {force: true, recursive: true})
+    // A hung-up simulated claude still runs its last hooks for a moment, writing into the folder.
+    rmSync(dir, {force: true, maxRetries: 20, recursive: true, retryDelay: 250})
   }
 
   return {cleanup, dir, socket, tmux}
