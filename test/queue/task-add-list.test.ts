@@ -45,7 +45,7 @@ describe('task add', () => {
     expect(scan.ready.map((t) => t.body)).toEqual(['Fix the failing test in src/app.ts\n'])
   })
 
-  it('writes every option as frontmatter the reader accepts, the prompt from a file unchanged; --json gives project, task, path', async () => {
+  it('writes every option as frontmatter the reader accepts, the prompt from a file unchanged; --json gives project, task, path and the dispatch pass (off in this sandbox)', async () => {
     const file = join(box.dir, 'deploy.md')
     const prompt = '-----\nA Markdown rule first, then the prompt.\n  keep: "this"\n'
     writeFileSync(file, prompt)
@@ -53,7 +53,7 @@ describe('task add', () => {
     const result = await cli(args)
     expect(result.code, result.stderr).toBe(0)
     const path = join(inbox(), 'deploy.md')
-    expect(JSON.parse(result.stdout)).toEqual({path, project: 'web', task: 'deploy'})
+    expect(JSON.parse(result.stdout)).toEqual({dispatch: 'off', path, project: 'web', task: 'deploy'})
     const bytes = readFileSync(path)
     const parsed = await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, {name: 'web', path: web})
     expect(parsed).toMatchObject({
