@@ -296,6 +296,16 @@ export function tickLoop(pool, periodMs, tickArgs) {
   }
 }
 
+/** Removes a workingPool once the runs its hooks started (detached from tmux, so they outlive it) have exited. */
+export async function removePool(pool) {
+  try {
+    pool.tmux('kill-server')
+  } catch {}
+
+  await detachedExited(pool.config)
+  pool.cleanup()
+}
+
 /** Waits (up to 30 s) until no process names `config` on its command line: a run a late hook started is detached from tmux. */
 export async function detachedExited(config) {
   const deadline = Date.now() + 30_000

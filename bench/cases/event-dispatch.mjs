@@ -6,8 +6,8 @@
 // line was typed): the first, the median and the last of the 20.
 import {join} from 'node:path'
 
-import {detachedExited, root, spread, tickLoop, workingPool} from '../lib.mjs'
-import {shippedSchedule} from './schedule.mjs'
+import {removePool, root, spread, tickLoop, workingPool} from '../lib.mjs'
+import {shippedTick} from './schedule.mjs'
 
 export const title = 'event-driven dispatch (20 sessions, task end → next task typed: Stop hook vs the tick)'
 
@@ -46,22 +46,14 @@ async function measure(periodMs, tickArgs, extraConfig) {
     return {latency: spread(latencies), max: Math.max(...latencies), min: Math.min(...latencies), waited}
   } finally {
     await timer.stop()
-    try {
-      pool.tmux('kill-server')
-    } catch {}
-
-    // A pass a late Stop started is detached from tmux: the sandbox goes only once it has exited.
-    await detachedExited(pool.config)
-    pool.cleanup()
+    await removePool(pool)
   }
 }
 
 export async function run() {
-  const tick = shippedSchedule().find((s) => s.args[0] === 'tick')
-  if (!tick) throw new Error('no tick timer in systemd/')
-  const periodMs = 3_600_000 / tick.perHour
-  const baseline = await measure(periodMs, tick.args, ['dispatcher: {on_stop: false}'])
-  const event = await measure(periodMs, tick.args, [])
+  const {args, periodMs} = shippedTick()
+  const baseline = await measure(periodMs, args, ['dispatcher: {on_stop: false}'])
+  const event = await measure(periodMs, args, [])
   // The timer's phase against the task's end is chance: the worst case waits a whole period.
   const worst = periodMs + baseline.min - baseline.waited
   const span = (m) => `first ${(m.min / 1000).toFixed(1)} s, median ${(m.latency.median / 1000).toFixed(1)} s, last ${(m.max / 1000).toFixed(1)} s`

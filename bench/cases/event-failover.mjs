@@ -6,8 +6,8 @@
 // between 20 relaunches) bounds the last at 38 s after the first.
 import {join} from 'node:path'
 
-import {detachedExited, root, tickLoop, workingPool} from '../lib.mjs'
-import {shippedSchedule} from './schedule.mjs'
+import {removePool, root, tickLoop, workingPool} from '../lib.mjs'
+import {shippedTick} from './schedule.mjs'
 
 export const title = 'event-driven failover (20 sessions, StopFailure hook vs the tick)'
 
@@ -44,22 +44,14 @@ async function measure(periodMs, tickArgs, extraConfig) {
     const waited = (timer.starts.find((t) => t >= limitAt) ?? limitAt) - limitAt
     return {all: (times.at(-1) ?? 0) - limitAt, first, waited}
   } finally {
-    try {
-      pool.tmux('kill-server')
-    } catch {}
-
-    // A check a late hook started is detached from tmux: the sandbox goes only once it has exited.
-    await detachedExited(pool.config)
-    pool.cleanup()
+    await removePool(pool)
   }
 }
 
 export async function run() {
-  const tick = shippedSchedule().find((s) => s.args[0] === 'tick')
-  if (!tick) throw new Error('no tick timer in systemd/')
-  const periodMs = 3_600_000 / tick.perHour
-  const baseline = await measure(periodMs, tick.args, ['quota: {policy: {check_on_limit: false}}'])
-  const event = await measure(periodMs, tick.args, [])
+  const {args, periodMs} = shippedTick()
+  const baseline = await measure(periodMs, args, ['quota: {policy: {check_on_limit: false}}'])
+  const event = await measure(periodMs, args, [])
   const stagger = (N - 1) * STAGGER_MS
   // The timer's phase against the limit is chance: the worst case waits a whole period.
   const worst = periodMs + baseline.first - baseline.waited

@@ -102,6 +102,13 @@ function eventPasses(pool, timersPerHour, nodeMs, idleMs) {
   return rows
 }
 
+/** The shipped tick: {args, periodMs}. */
+export function shippedTick() {
+  const tick = shippedSchedule().find((s) => s.args[0] === 'tick')
+  if (!tick) throw new Error('no tick timer in systemd/')
+  return {args: tick.args, periodMs: 3_600_000 / tick.perHour}
+}
+
 /** CPU-s per hour of a schedule, from per-run CPU ms per unit (one round's or the medians). */
 function hourly(schedule, cpuOf) {
   return schedule.reduce((sum, s) => sum + (s.perHour * cpuOf(s.unit)) / 1000, 0)
