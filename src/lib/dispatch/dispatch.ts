@@ -82,9 +82,12 @@ export function promptPath(config: Config, project: string, taskId: string): str
 
 /** One dispatch pass. */
 export async function dispatch(config: Config, options: DispatchOptions, deps: DispatchDeps): Promise<DispatchResult> {
-  const result = await withStateLock(config, {command: 'dispatch', log: deps.log, now: deps.now, wait: options.wait}, (tx) => dispatchLocked(config, options, deps, tx))
-  if (!options.dryRun) markWaiting(config.stateDir, result.waiting_total + result.blocked.length + result.settling.length > 0)
-  return result
+  return withStateLock(config, {command: 'dispatch', log: deps.log, now: deps.now, wait: options.wait}, async (tx) => {
+    const result = await dispatchLocked(config, options, deps, tx)
+    // Under the lock: a pass that ended earlier must not overwrite what a later pass found.
+    if (!options.dryRun) markWaiting(config.stateDir, result.waiting_total + result.blocked.length + result.settling.length > 0)
+    return result
+  })
 }
 
 async function dispatchLocked(config: Config, options: DispatchOptions, deps: DispatchDeps, tx: Transaction): Promise<DispatchResult> {
