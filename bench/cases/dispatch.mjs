@@ -60,7 +60,7 @@ function buildTree(dir, tasksPerProject) {
   return expected
 }
 
-async function world(tasksPerProject) {
+export async function world(tasksPerProject) {
   const dir = mkdtempSync(join(tmpdir(), 'cf-bench-dispatch-'))
   for (const name of ['main', 'backup', 'shared']) mkdirSync(join(dir, name))
   const config = join(dir, 'config.yaml')
@@ -82,7 +82,7 @@ async function world(tasksPerProject) {
 }
 
 /** One CLI pass: wall and CPU ms, and the verdict counts it printed. */
-function pass(config) {
+export function pass(config) {
   const result = timedRun(process.execPath, [cli, 'dispatch', '--json', '--config', config], {env: {...process.env, NO_COLOR: '1'}})
   if (result.status !== 0) throw new Error(`dispatch exited ${result.status}: ${result.stderr}`)
   const json = JSON.parse(result.stdout)

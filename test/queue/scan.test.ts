@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {isInvalidStale} from '../../src/lib/queue/markers.js'
-import {isSettled, scanInbox} from '../../src/lib/queue/scan.js'
+import {isSettled, readReadyTask, scanInbox} from '../../src/lib/queue/scan.js'
 import {tempDir} from '../helpers/env.js'
 import {type Fixture, age, projectsFixture, taskText} from './helpers.js'
 
@@ -89,7 +89,9 @@ describe('scanInbox', () => {
     fx.put('app', 'inbox', 'plain', body)
     const result = await scan()
     expect(result.invalid).toEqual([])
-    expect(result.ready.map((t) => [t.id, t.body])).toEqual([
+    // The prompt is delivered from a fresh read of the judged version (readReadyTask, as dispatch does).
+    const bodies = await Promise.all(result.ready.map(async (t) => [t.id, ((await readReadyTask(t, fx.project('app'))) as {task: {body: string}}).task.body]))
+    expect(bodies).toEqual([
       ['meta', body],
       ['plain', body],
     ])

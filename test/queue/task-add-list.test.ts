@@ -8,7 +8,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {claimPath, writeClaim} from '../../src/lib/dispatch/claims.js'
 import {addTask, generateTaskId, taskFileText} from '../../src/lib/queue/add.js'
 import {queueDir} from '../../src/lib/queue/layout.js'
-import {isSettled, scanInbox} from '../../src/lib/queue/scan.js'
+import {isSettled, readReadyTask, scanInbox} from '../../src/lib/queue/scan.js'
 import {parseTaskBytes} from '../../src/lib/queue/task-file.js'
 import {runCli, type Sandbox, sandbox} from '../helpers/env.js'
 
@@ -42,7 +42,8 @@ describe('task add', () => {
     expect(listing(inbox())).toEqual([path.slice(inbox().length + 1)])
     expect(isSettled(statSync(path), Date.now())).toBe(true)
     const scan = await scanInbox({name: 'web', path: web}, new Set(['web', 'api']), new Map([['web', {path: web}], ['api', {path: join(box.dir, 'api')}]]))
-    expect(scan.ready.map((t) => t.body)).toEqual(['Fix the failing test in src/app.ts\n'])
+    const bodies = await Promise.all(scan.ready.map(async (t) => ((await readReadyTask(t, {name: 'web', path: web})) as {task: {body: string}}).task.body))
+    expect(bodies).toEqual(['Fix the failing test in src/app.ts\n'])
   })
 
   it('writes every option as frontmatter the reader accepts, the prompt from a file unchanged; --json gives project, task, path and the dispatch pass (off in this sandbox)', async () => {

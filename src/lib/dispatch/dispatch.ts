@@ -17,7 +17,7 @@ import {join} from 'node:path'
 import type {Config} from '../config.js'
 import type {Logger} from '../log.js'
 import type {Transaction} from '../lock.js'
-import type {Task} from '../queue/task-file.js'
+import type {JudgedTask} from '../queue/task-file.js'
 import type {SessionInfo, Tmux} from '../tmux.js'
 
 import {crashpoint} from '../crashpoint.js'
@@ -32,7 +32,8 @@ import {isShell} from '../pane.js'
 import {poolSessionNames} from '../pool.js'
 import {discoverProjects, ensureQueueDir} from '../queue/layout.js'
 import {fingerprintOf, writeInvalidMarker} from '../queue/markers.js'
-import {applyMarkerUpdates, type MarkerUpdate, scanInbox} from '../queue/scan.js'
+import {applyMarkerUpdates, type MarkerUpdate, readReadyTask, scanInbox} from '../queue/scan.js'
+import {VerdictCache, verdictCachePath} from '../queue/verdict-cache.js'
 import {readSignals} from '../signals.js'
 import {type Claim, claimProblems, type DispatchedTask, listDispatched, removeClaim, writeClaim} from './claims.js'
 import {settleFinishedTasks} from './finish.js'
@@ -138,10 +139,18 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   const projectsByName = new Map(projects.map((p) => [p.name, {path: p.path}]))
   const known = new Set(projectsByName.keys())
   const cache = new Map<string, boolean>()
-  const ready: Task[] = []
+  const ready: JudgedTask[] = []
   const markerUpdates: MarkerUpdate[] = []
   for (const project of projects) {
-    const scan = await scanInbox(project, known, projectsByName, {cache, deferMarkers: true, now: now.getTime(), ...(options.settleMs === undefined ? {} : {settleMs: options.settleMs})})
+    const cachePath = verdictCachePath(config.stateDir, project.name)
+    const verdicts = cachePath === undefined ? undefined : VerdictCache.load(cachePath, project.path)
+    const scan = await scanInbox(project, known, projectsByName, {
+      cache,
+      deferMarkers: true,
+      now: now.getTime(),
+      ...(options.settleMs === undefined ? {} : {settleMs: options.settleMs}),
+      ...(verdicts ? {verdicts} : {}),
+    })
     ready.push(...scan.ready)
     markerUpdates.push(...scan.markerUpdates.map((update) => ({...update, name: `${project.name}: ${update.name}`})))
     result.blocked.push(...scan.blocked.map((b) => ({project: project.name, reason: b.reason, task: b.id})))
@@ -156,7 +165,7 @@ async function dispatchLocked(config: Config, options: DispatchOptions, deps: Di
   // A pass with work for tmux but no server stops here (exit 69), before any marker is written.
   if (!('pausedUntil' in account) && ready.length > 0 && !survey.running) await deps.tmux.requireServer()
   if (!options.dryRun) result.warnings.push(...(await applyMarkerUpdates(markerUpdates)))
-  const wait = (tasks: Task[], first: number) => {
+  const wait = (tasks: JudgedTask[], first: number) => {
     result.waiting_total = tasks.length
     return tasks.slice(0, MAX_WAITING_LISTED).map((task, i) => ({position: first + i, priority: task.priority, project: task.project, task: task.id}))
   }
@@ -234,11 +243,18 @@ interface Delivery {
   live: SessionInfo | undefined
   projectPath: string
   session: string
-  task: Task
+  task: JudgedTask
 }
 
 async function deliver(config: Config, tx: Transaction, deps: DispatchDeps, d: Delivery): Promise<DispatchResult['dispatched'][number] | undefined> {
-  const {task} = d
+  // The prompt, and every field delivered, from a fresh read of the version that was judged.
+  const fresh = await readReadyTask(d.task, {name: d.task.project, path: d.projectPath})
+  if (!fresh.ok) {
+    deps.log.warn(`${d.task.project}/${d.task.id}: not dispatched this pass: ${fresh.reason}`)
+    return undefined
+  }
+
+  const {task} = fresh
   // Both folders checked again right before the move (see ensureQueueDir): one swapped for a
   // symlink since the pass began would move a file from or to outside the project.
   const from = join(ensureQueueDir(d.projectPath, 'inbox'), `${task.id}.md`)

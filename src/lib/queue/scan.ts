@@ -19,7 +19,8 @@ import {join} from 'node:path'
 
 import type {DependencyCache, InboxDependencyCache} from './dependencies.js'
 import type {TaskFingerprint} from './markers.js'
-import type {Task, TaskProject} from './task-file.js'
+import type {JudgedTask, Task, TaskProject} from './task-file.js'
+import type {BlockedKind, VerdictCache} from './verdict-cache.js'
 
 import {fsFailure} from '../errors.js'
 import {readdir} from '../fs.js'
@@ -40,7 +41,7 @@ import {
   sameFingerprint,
   writeInvalidMarker,
 } from './markers.js'
-import {finishTask, parseTaskBytes, readTaskBytes, taskIdFromName} from './task-file.js'
+import {fieldsOfTask, finishTask, parseTaskBytes, readTaskBytes, readTaskFile, taskFromFields, taskIdFromName} from './task-file.js'
 
 /** How long a task file must go unwritten before it is read (unless it was delivered by rename). */
 export const DEFAULT_SETTLE_MS = 2000
@@ -60,6 +61,11 @@ export interface ScanOptions {
    * run, or no tmux server: the inbox must be left exactly as it was).
    */
   deferMarkers?: boolean
+  /**
+   * This project's verdicts from earlier passes (verdict-cache.ts): an unchanged file is not read
+   * again. Brought up to date by the pass and saved as its last marker update.
+   */
+  verdicts?: VerdictCache
 }
 
 /** One marker change a scan decided on: create, rewrite or remove a `.blocked`/`.invalid` beside a task. */
@@ -70,8 +76,8 @@ export interface MarkerUpdate {
 }
 
 export interface ScanResult {
-  /** Highest priority first, then the oldest file, then the id. */
-  ready: Task[]
+  /** Highest priority first, then the oldest file, then the id. Without the prompt: read it again to deliver (readTaskFile). */
+  ready: JudgedTask[]
   blocked: {id: string; reason: string; unresolved: string[]}[]
   invalid: {id: string; reason: string}[]
   /** Still being written (or just edited): judged on a later pass. */
@@ -83,7 +89,7 @@ export interface ScanResult {
 }
 
 type Verdict =
-  | {kind: 'ready'; task: Task}
+  | {kind: 'ready'; task: JudgedTask}
   | {kind: 'blocked'; id: string; reason: string; unresolved: string[]}
   | {kind: 'invalid'; id: string; reason: string}
   | {kind: 'settling'; id: string; reason: string}
@@ -95,7 +101,7 @@ export function isSettled(stat: Pick<Stats, 'ctimeMs' | 'mtimeMs'>, now: number,
 }
 
 /** Orders ready tasks: priority desc, then oldest mtime, then id. */
-export function compareTasks(a: Task, b: Task): number {
+export function compareTasks(a: JudgedTask, b: JudgedTask): number {
   if (a.priority !== b.priority) return b.priority - a.priority
   if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs - b.mtimeMs
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
@@ -144,7 +150,8 @@ export async function scanInbox(
     else await quietly(warn, name, apply)
   }
 
-  const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, warn}
+  const stored = options.verdicts
+  const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, verdicts: stored, warn}
   const verdicts = await mapLimited(tasks, options.concurrency ?? DEFAULT_CONCURRENCY, async (entry) => {
     try {
       return await judge(context, entry)
@@ -189,6 +196,9 @@ export async function scanInbox(
     if (!taskNames.has(taskName)) await mark(marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
   }
 
+  // Last, after the marker changes it records: a pass whose markers are dropped saves nothing either.
+  if (stored) await mark('verdict cache', async () => stored.save())
+
   result.ready.sort(compareTasks)
   const byId = (a: {id: string}, b: {id: string}) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   result.blocked.sort(byId)
@@ -210,72 +220,138 @@ interface Context {
   now: number
   project: TaskProject
   settleMs: number
+  verdicts: VerdictCache | undefined
   warn: (message: string) => void
 }
 
 async function judge(context: Context, entry: Dirent): Promise<Verdict> {
-  const {inbox, mark, markers, project} = context
+  const {inbox, mark, markers, project, verdicts} = context
   const name = entry.name
   const taskPath = join(inbox, name)
   const id = name.slice(0, -'.md'.length)
-  const hasBlocked = markers.has(name + BLOCKED_SUFFIX)
-  const hasInvalid = markers.has(name + INVALID_SUFFIX)
-
-  // A standing verdict on this exact version of the file: not read again. Any edit, replacement
-  // or touch changes the fingerprint, and the verdict is cleared on this pass.
-  let staleInvalid = false
-  if (hasInvalid) {
-    const marker = readInvalidMarkerSync(taskPath)
-    const stat = lstatOrUndefined(taskPath)
-    if (!stat) return {kind: 'gone'}
-    if (marker?.fingerprint && sameFingerprint(marker.fingerprint, fingerprintOf(stat))) {
-      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
-      return {id, kind: 'invalid', reason: marker.reason}
-    }
-
-    staleInvalid = true
-  }
-
-  const invalid = async (why: string, stat?: Stats): Promise<Verdict> => {
-    const reason = markerReason(why)
-    const current = stat ?? lstatOrUndefined(taskPath)
-    const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
-    await mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
-    if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
-    return {id, kind: 'invalid', reason}
-  }
+  const flags: Flags = {hasBlocked: markers.has(name + BLOCKED_SUFFIX), hasInvalid: markers.has(name + INVALID_SUFFIX), staleInvalid: false}
+  const {hasBlocked, hasInvalid} = flags
+  const invalid = (why: string, stat?: Stats) => invalidVerdict(context, name, why, flags, stat)
 
   const named = taskIdFromName(name)
   if (!named.ok) return invalid(named.reason)
   if (entry.isSymbolicLink()) return invalid('is a symbolic link; task files are never followed (a link could point at a secret outside the project): replace it with a regular file holding the task')
 
-  const read = await readTaskBytes(taskPath, (stat) => isSettled(stat, context.now, context.settleMs))
+  // This very version of the file was judged on an earlier pass: its bytes are not read again.
+  // The lstat is of the entry itself, so a symlink or FIFO swapped in since is a miss (read below).
+  let stat = verdicts ? lstatOrUndefined(taskPath) : undefined
+  if (verdicts) {
+    if (!stat) return {kind: 'gone'}
+    const hit = verdicts.lookup(name, stat)
+    if (hit?.verdict.kind === 'invalid') {
+      if (!hasInvalid) await mark(name, () => writeInvalidMarker(taskPath, hit.verdict.kind === 'invalid' ? hit.verdict.reason : '', fingerprintOf(stat as Stats)))
+      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
+      return {id, kind: 'invalid', reason: hit.verdict.reason}
+    }
+
+    if (hit?.verdict.kind === 'parsed') {
+      const meta = {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}
+      return judgeParsed(context, name, {...flags, staleInvalid: hasInvalid}, taskFromFields(hit.verdict.fields, id, meta, project), stat, hit.blocked)
+    }
+  }
+
+  // A standing verdict on this exact version of the file: not read again. Any edit, replacement
+  // or touch changes the fingerprint, and the verdict is cleared on this pass.
+  if (hasInvalid) {
+    const marker = readInvalidMarkerSync(taskPath)
+    stat ??= lstatOrUndefined(taskPath)
+    if (!stat) return {kind: 'gone'}
+    if (marker?.fingerprint && sameFingerprint(marker.fingerprint, fingerprintOf(stat))) {
+      verdicts?.remember(name, stat, {kind: 'invalid', reason: marker.reason})
+      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
+      return {id, kind: 'invalid', reason: marker.reason}
+    }
+
+    flags.staleInvalid = true
+  }
+
+  const read = await readTaskBytes(taskPath, (s) => isSettled(s, context.now, context.settleMs))
   if (read.kind === 'gone') return read
-  if (read.kind === 'refused') return invalid(read.reason, read.stat)
+  if (read.kind === 'refused') {
+    if (read.stat) verdicts?.remember(name, read.stat, {kind: 'invalid', reason: markerReason(read.reason)})
+    return invalid(read.reason, read.stat)
+  }
+
   if (read.kind === 'unsettled') {
-    if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
+    if (flags.staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
     return {id, kind: 'settling', reason: `written ${Math.max(0, Math.round((context.now - read.stat.mtimeMs) / 100) / 10)}s ago; read once unchanged for ${context.settleMs / 1000}s`}
   }
 
-  const {stat} = read
-  const parsed = await finishTask(await parseTaskBytes(read.bytes, {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}, project), project.path)
-  if (!parsed.ok) return invalid(parsed.reason, stat)
-  if (staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
+  const parsed = await parseTaskBytes(read.bytes, {ctimeMs: read.stat.ctimeMs, ino: read.stat.ino, mtimeMs: read.stat.mtimeMs, path: taskPath, size: read.stat.size}, project)
+  // What the bytes alone came to; the checks against other files (cwd, dependencies) run on every pass.
+  verdicts?.remember(name, read.stat, parsed.ok ? {fields: fieldsOfTask(parsed.task, project.path), kind: 'parsed'} : {kind: 'invalid', reason: markerReason(parsed.reason)})
+  if (!parsed.ok) return invalid(parsed.reason, read.stat)
+  return judgeParsed(context, name, flags, parsed.task, read.stat, undefined)
+}
 
-  const gate = await checkDependencies(parsed.task, context.lookup, {cache: context.cache, id, inboxCache: context.inboxCache, knownProjects: context.known})
+interface Flags {
+  hasBlocked: boolean
+  hasInvalid: boolean
+  /** An `.invalid` marker stands beside a version of the file that is no longer there. */
+  staleInvalid: boolean
+}
+
+async function invalidVerdict(context: Context, name: string, why: string, flags: Flags, stat?: Stats): Promise<Verdict> {
+  const taskPath = join(context.inbox, name)
+  const reason = markerReason(why)
+  const current = stat ?? lstatOrUndefined(taskPath)
+  const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
+  await context.mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
+  if (flags.hasBlocked) await context.mark(name, () => clearBlockedMarker(taskPath))
+  return {id: name.slice(0, -'.md'.length), kind: 'invalid', reason}
+}
+
+/**
+ * The rest of the verdict on a task whose file is valid: the checks against other files (cwd after
+ * realpath, dependencies), judged afresh on every pass, and its markers. `blocked`: the kind of
+ * `.blocked` marker the cache says this tool left (the marker is then not read to find out).
+ */
+async function judgeParsed(context: Context, name: string, flags: Flags, task: JudgedTask, stat: Stats, blocked: BlockedKind | undefined): Promise<Verdict> {
+  const {mark, verdicts} = context
+  const taskPath = join(context.inbox, name)
+  const id = task.id
+  const finished = await finishTask({ok: true, task}, context.project.path)
+  if (!finished.ok) return invalidVerdict(context, name, finished.reason, flags, stat)
+  if (flags.staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
+
+  const gate = await checkDependencies(task, context.lookup, {cache: context.cache, id, inboxCache: context.inboxCache, knownProjects: context.known})
   if (!gate.ready) {
     const reason = markerReason(gate.reason)
-    if (!hasBlocked) await mark(name, () => ensureBlockedMarker(taskPath, reason))
-    else if ((gate.cycle !== undefined) !== ((await readMarkerReason(blockedMarkerPath(taskPath))) ?? '').startsWith(CYCLE_REASON_PREFIX)) {
+    const kind: BlockedKind = gate.cycle === undefined ? 'wait' : 'cycle'
+    if (!flags.hasBlocked) {
+      // A marker another pass created meanwhile (false) is of a kind not known here.
+      await mark(name, async () => {
+        const created = await ensureBlockedMarker(taskPath, reason)
+        verdicts?.setBlocked(name, created ? kind : undefined)
+      })
+    } else if (blocked !== kind) {
+      const found: BlockedKind = ((await readMarkerReason(blockedMarkerPath(taskPath))) ?? '').startsWith(CYCLE_REASON_PREFIX) ? 'cycle' : 'wait'
       // A cycle found among tasks already blocked, or broken by an edit: the marker says so.
-      await mark(name, () => replaceBlockedMarker(taskPath, reason))
+      if (found === kind) verdicts?.setBlocked(name, kind)
+      else {
+        await mark(name, async () => {
+          await replaceBlockedMarker(taskPath, reason)
+          verdicts?.setBlocked(name, kind)
+        })
+      }
     }
 
     return {id, kind: 'blocked', reason, unresolved: gate.unresolved}
   }
 
-  if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
-  return {kind: 'ready', task: parsed.task}
+  if (flags.hasBlocked) {
+    await mark(name, async () => {
+      await clearBlockedMarker(taskPath)
+      verdicts?.setBlocked(name, undefined)
+    })
+  }
+
+  return {kind: 'ready', task}
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {
@@ -284,6 +360,19 @@ function lstatOrUndefined(path: string): Stats | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * A ready task read again, with its prompt, to be delivered: ok only when the file is the very
+ * version the pass judged (same inode, size, mtime and ctime) and still reads as a valid task.
+ * Whatever a verdict was based on (the bytes of this pass or a cached verdict), what is delivered
+ * comes from this read.
+ */
+export async function readReadyTask(task: JudgedTask, project: TaskProject): Promise<{ok: true; task: Task} | {ok: false; reason: string}> {
+  const fresh = await readTaskFile(task.path, project)
+  if (!fresh.ok) return fresh
+  if (!sameFingerprint(fingerprintOf(fresh.task), fingerprintOf(task))) return {ok: false, reason: 'changed since it was judged; judged again on the next pass'}
+  return fresh
 }
 
 /** Applies marker changes a deferred scan decided on; returns a warning per change that failed. */

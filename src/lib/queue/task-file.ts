@@ -401,27 +401,43 @@ export async function parseTaskBytes(bytes: Uint8Array, meta: TaskFileMeta, proj
     return {ok: false, reason: `the prompt is ${Math.ceil(promptBytes / 1024)} KiB, over the 128 KiB Claude Code can be launched with (one command-line argument); put large context in a file of the project and name it in the prompt, e.g. "Read docs/spec.md, then ..."`}
   }
 
+  return {ok: true, task: {...taskFromFields(fields, named.value, meta, project), body}}
+}
+
+/** A task without its prompt: what judging needs, from validated fields (the verdict cache keeps only these). */
+export type JudgedTask = Omit<Task, 'body'>
+
+/** The task `fields` describe, for file `id` of `project` as `meta` saw it; the prompt is not part of it. */
+export function taskFromFields(fields: TaskFields, id: string, meta: TaskFileMeta, project: TaskProject): JudgedTask {
   const dependsOn: DependencyRef[] = fields.dependsOn.map((raw) => {
     const parsed = parseDependencySyntax(raw, project.name)
     return parsed.ok ? {ok: true, project: parsed.project, raw, taskId: parsed.taskId} : {ok: false, raw, reason: parsed.reason}
   })
   return {
-    ok: true,
-    task: {
-      body,
-      ctimeMs: meta.ctimeMs,
-      cwd: resolve(project.path, fields.cwd ?? '.'),
-      dependsOn,
-      id: named.value,
-      ino: meta.ino,
-      mtimeMs: meta.mtimeMs,
-      path: meta.path,
-      priority: fields.priority,
-      project: project.name,
-      retries: fields.retries,
-      size: meta.size,
-      ...(fields.timeoutMs === undefined ? {} : {timeoutMs: fields.timeoutMs}),
-    },
+    ctimeMs: meta.ctimeMs,
+    cwd: resolve(project.path, fields.cwd ?? '.'),
+    dependsOn,
+    id,
+    ino: meta.ino,
+    mtimeMs: meta.mtimeMs,
+    path: meta.path,
+    priority: fields.priority,
+    project: project.name,
+    retries: fields.retries,
+    size: meta.size,
+    ...(fields.timeoutMs === undefined ? {} : {timeoutMs: fields.timeoutMs}),
+  }
+}
+
+/** The fields a judged task was built from (taskFromFields gives the same task back). */
+export function fieldsOfTask(task: JudgedTask, projectPath: string): TaskFields {
+  const cwd = relative(resolve(projectPath), task.cwd)
+  return {
+    dependsOn: task.dependsOn.map((d) => d.raw),
+    priority: task.priority,
+    retries: task.retries,
+    ...(cwd === '' ? {} : {cwd}),
+    ...(task.timeoutMs === undefined ? {} : {timeoutMs: task.timeoutMs}),
   }
 }
 
@@ -532,7 +548,7 @@ function cwdOutside(given: string, real?: string): string {
 }
 
 /** Completes a parsed task with the filesystem checks parsing cannot do (cwd after realpath). */
-export async function finishTask(result: TaskFileResult, projectPath: string): Promise<TaskFileResult> {
+export async function finishTask<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): Promise<{ok: true; task: T} | {ok: false; reason: string}> {
   if (!result.ok || result.task.cwd === resolve(projectPath)) return result
   const inside = await checkCwdInside(result.task.cwd, projectPath)
   return inside.ok ? result : inside
