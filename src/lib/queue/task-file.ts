@@ -415,7 +415,7 @@ export function taskFromFields(fields: TaskFields, id: string, meta: TaskFileMet
   })
   return {
     ctimeMs: meta.ctimeMs,
-    cwd: resolve(project.path, fields.cwd ?? '.'),
+    cwd: fields.cwd === undefined ? resolvedRoot(project.path) : resolve(project.path, fields.cwd),
     dependsOn,
     id,
     ino: meta.ino,
@@ -429,9 +429,17 @@ export function taskFromFields(fields: TaskFields, id: string, meta: TaskFileMet
   }
 }
 
+let lastRoot: [string, string] = ['', '']
+
+/** resolve(projectPath), remembered for the last project: a pass asks for it once per task. */
+function resolvedRoot(projectPath: string): string {
+  if (lastRoot[0] !== projectPath) lastRoot = [projectPath, resolve(projectPath)]
+  return lastRoot[1]
+}
+
 /** The fields a judged task was built from (taskFromFields gives the same task back). */
 export function fieldsOfTask(task: JudgedTask, projectPath: string): TaskFields {
-  const cwd = relative(resolve(projectPath), task.cwd)
+  const cwd = relative(resolvedRoot(projectPath), task.cwd)
   return {
     dependsOn: task.dependsOn.map((d) => d.raw),
     priority: task.priority,
@@ -549,7 +557,7 @@ function cwdOutside(given: string, real?: string): string {
 
 /** Completes a parsed task with the filesystem checks parsing cannot do (cwd after realpath). */
 export async function finishTask<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): Promise<{ok: true; task: T} | {ok: false; reason: string}> {
-  if (!result.ok || result.task.cwd === resolve(projectPath)) return result
+  if (!result.ok || result.task.cwd === resolvedRoot(projectPath)) return result
   const inside = await checkCwdInside(result.task.cwd, projectPath)
   return inside.ok ? result : inside
 }
