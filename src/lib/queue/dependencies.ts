@@ -46,16 +46,18 @@ function lstatQuietly(path: string): Stats | undefined {
   }
 }
 
+/** What can be said about a task's dependencies without following chains through the inboxes. */
+export type DependencyGate = {ready: true} | {ready: false; reason: string; unresolved: string[]; waiting?: undefined} | {ready: false; unresolved: string[]; waiting: TaskRef[]}
+
 /**
- * Checks a task's `depends_on`. Any malformed entry (traversal, bad segment, unknown project)
- * blocks the task with its reason and no filesystem lookup at all; otherwise each entry is looked
- * up in done/ then archive/. `unresolved` lists the raw entries still in the way.
+ * The synchronous part of checkDependencies: ready, blocked by a malformed entry, or the list of
+ * entries not finished yet (`waiting`), which checkDependencies then follows to find a cycle.
  */
-export async function checkDependencies(
+export function gateDependencies(
   task: {project: string; dependsOn: ReadonlyArray<DependencyRef | string>},
   projectsByName: ReadonlyMap<string, {path: string}>,
-  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
-): Promise<DependencyCheck> {
+  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>} = {},
+): DependencyGate {
   if (task.dependsOn.length === 0) return {ready: true}
   const known = options.knownProjects ?? new Set(projectsByName.keys())
   const malformed: {raw: string; reason: string}[] = []
@@ -87,7 +89,7 @@ export async function checkDependencies(
   }
 
   const cache = options.cache ?? new Map<string, boolean>()
-  const done = wanted.map(({project, projectPath, taskId}) => {
+  const waiting = wanted.filter(({project, projectPath, taskId}) => {
     const key = `${project}\0${taskId}`
     let finished = cache.get(key)
     if (finished === undefined) {
@@ -95,20 +97,45 @@ export async function checkDependencies(
       cache.set(key, finished)
     }
 
-    return finished
+    return !finished
   })
-  const unresolved = [...new Set(wanted.filter((_, i) => !done[i]).map((w) => w.raw))]
-  if (unresolved.length === 0) return {ready: true}
+  if (waiting.length === 0) return {ready: true}
+  return {ready: false, unresolved: [...new Set(waiting.map((w) => w.raw))], waiting: waiting.map(({project, taskId}) => ({project, taskId}))}
+}
+
+/**
+ * Checks a task's `depends_on`. Any malformed entry (traversal, bad segment, unknown project)
+ * blocks the task with its reason and no filesystem lookup at all; otherwise each entry is looked
+ * up in done/ then archive/. `unresolved` lists the raw entries still in the way.
+ */
+export async function checkDependencies(
+  task: {project: string; dependsOn: ReadonlyArray<DependencyRef | string>},
+  projectsByName: ReadonlyMap<string, {path: string}>,
+  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
+): Promise<DependencyCheck> {
+  const gate = gateDependencies(task, projectsByName, options)
+  return gate.ready || gate.waiting === undefined ? gate : waitingReason(task.project, gate, projectsByName, options)
+}
+
+/** The reason a task waits on `gate.waiting`: a dependency cycle through the inboxes (when `options.id` names the task), or the list. */
+export async function waitingReason(
+  project: string,
+  gate: {unresolved: string[]; waiting: TaskRef[]},
+  projectsByName: ReadonlyMap<string, {path: string}>,
+  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
+): Promise<DependencyCheck> {
+  const {unresolved} = gate
   if (options.id !== undefined) {
-    const cycle = await findCycle({project: task.project, taskId: options.id}, wanted.filter((_, i) => !done[i]), projectsByName, known, cache, options.inboxCache ?? new Map())
-    if (cycle) return {cycle, ready: false, reason: cycleReason(cycle, task.project), unresolved}
+    const known = options.knownProjects ?? new Set(projectsByName.keys())
+    const cycle = await findCycle({project, taskId: options.id}, gate.waiting, projectsByName, known, options.cache ?? new Map(), options.inboxCache ?? new Map())
+    if (cycle) return {cycle, ready: false, reason: cycleReason(cycle, project), unresolved}
   }
 
   const shown = unresolved.length > 5 ? `${unresolved.slice(0, 5).join(', ')} and ${unresolved.length - 5} more` : unresolved.join(', ')
   return {ready: false, reason: `waiting for ${shown} (not in done/ or archive/ yet)`, unresolved}
 }
 
-interface TaskRef {
+export interface TaskRef {
   project: string
   taskId: string
 }

@@ -75,6 +75,11 @@ export function parseInvalidMarker(text: string): {reason: string; fingerprint?:
 
 /** The reason a marker holds (its first line), or undefined when there is no marker. */
 export async function readMarkerReason(markerPath: string): Promise<string | undefined> {
+  return readMarkerReasonSync(markerPath)
+}
+
+/** readMarkerReason for the scan's hot path. */
+export function readMarkerReasonSync(markerPath: string): string | undefined {
   const text = readSmallFile(markerPath)
   return text === undefined ? undefined : (text.split('\n')[0] ?? '')
 }

@@ -24,7 +24,7 @@ import type {BlockedKind, VerdictCache} from './verdict-cache.js'
 
 import {fsFailure} from '../errors.js'
 import {readdir} from '../fs.js'
-import {checkDependencies, CYCLE_REASON_PREFIX} from './dependencies.js'
+import {CYCLE_REASON_PREFIX, type DependencyCheck, gateDependencies, waitingReason} from './dependencies.js'
 import {queueDir} from './layout.js'
 import {
   BLOCKED_SUFFIX,
@@ -36,23 +36,20 @@ import {
   fingerprintOf,
   markerReason,
   readInvalidMarkerSync,
-  readMarkerReason,
+  readMarkerReasonSync,
   replaceBlockedMarker,
   sameFingerprint,
   writeInvalidMarker,
 } from './markers.js'
-import {fieldsOfTask, finishTask, parseTaskBytes, readTaskBytes, readTaskFile, taskFromFields, taskIdFromName} from './task-file.js'
+import {fieldsOfTask, finishTaskSync, parseTaskBytes, readTaskBytes, readTaskFile, SYMLINK_REASON, taskFromFields, taskIdFromName} from './task-file.js'
 
 /** How long a task file must go unwritten before it is read (unless it was delivered by rename). */
 export const DEFAULT_SETTLE_MS = 2000
-const DEFAULT_CONCURRENCY = 32
 
 export interface ScanOptions {
   /** The clock, in ms since the epoch. */
   now?: number
   settleMs?: number
-  /** Files handled at once. */
-  concurrency?: number
   /** Share one across the projects of a pass so each dependency is looked up once. */
   cache?: DependencyCache
   /**
@@ -147,23 +144,30 @@ export async function scanInbox(
   }
 
   const warn = (message: string) => result.warnings.push(message)
-  const mark = async (name: string, apply: () => Promise<unknown>) => {
-    if (options.deferMarkers) result.markerUpdates.push({apply, name})
-    else await quietly(warn, name, apply)
+  // Marker changes are collected while judging and made after it (or handed back, deferred).
+  const updates: MarkerUpdate[] = []
+  const mark = (name: string, apply: () => Promise<unknown>) => {
+    updates.push({apply, name})
   }
 
   const stored = options.verdicts
   const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, verdicts: stored, warn}
-  const verdicts = await mapLimited(tasks, options.concurrency ?? DEFAULT_CONCURRENCY, async (name) => {
+  for (const [index, name] of tasks.entries()) {
+    let verdict: Verdict
     try {
-      return await judge(context, name)
+      // Synchronous unless the file must be parsed or a dependency chain followed: a steady pass
+      // over 10,000 unchanged files made five promises a file, and their garbage, for nothing.
+      const judged = judge(context, name)
+      verdict = judged instanceof Promise ? await judged : judged
     } catch (error) {
       warn(`${name}: skipped this pass (${error instanceof Error ? error.message : String(error)})`)
-      return {kind: 'gone'} as const
+      continue
     }
-  })
 
-  for (const verdict of verdicts) {
+    // The reads are synchronous, so without a turn of the event loop now and then a SIGTERM
+    // (systemd stopping the unit) would wait for the whole inbox: its handler, which releases
+    // the lock, runs only between turns. Every 256 files costs nothing measurable.
+    if (index % 256 === 255) await new Promise((resolve) => setImmediate(resolve))
     switch (verdict.kind) {
       case 'ready': {
         result.ready.push(verdict.task)
@@ -195,11 +199,13 @@ export async function scanInbox(
   const taskNames = new Set(tasks)
   for (const marker of markers) {
     const taskName = marker.slice(0, marker.lastIndexOf('.'))
-    if (!taskNames.has(taskName)) await mark(marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
+    if (!taskNames.has(taskName)) mark(marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
   }
 
   // Last, after the marker changes it records: a pass whose markers are dropped saves nothing either.
-  if (stored) await mark('verdict cache', async () => stored.save())
+  if (stored) mark('verdict cache', async () => stored.save())
+  if (options.deferMarkers) result.markerUpdates = updates
+  else for (const update of updates) await quietly(warn, update.name, update.apply)
 
   result.ready.sort(compareTasks)
   const byId = (a: {id: string}, b: {id: string}) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
@@ -217,8 +223,8 @@ interface Context {
   known: ReadonlySet<string>
   lookup: ReadonlyMap<string, {path: string}>
   markers: ReadonlySet<string>
-  /** Makes (or, deferred, records) one marker change. */
-  mark: (name: string, apply: () => Promise<unknown>) => Promise<void>
+  /** Records one marker change, made once the inbox is judged (or handed back, deferred). */
+  mark: (name: string, apply: () => Promise<unknown>) => void
   now: number
   project: TaskProject
   settleMs: number
@@ -226,7 +232,7 @@ interface Context {
   warn: (message: string) => void
 }
 
-async function judge(context: Context, name: string): Promise<Verdict> {
+function judge(context: Context, name: string): Verdict | Promise<Verdict> {
   const {inbox, mark, markers, project, verdicts} = context
   // The inbox path is normalised and a listed name holds no slash: no join() (a tenth of a pass).
   const taskPath = `${inbox}/${name}`
@@ -240,23 +246,22 @@ async function judge(context: Context, name: string): Promise<Verdict> {
   // The entry itself, never what a link points at: its type, and the fingerprint of this version.
   const stat = lstatOrUndefined(taskPath)
   if (!stat) return {kind: 'gone'}
-  if (stat.isSymbolicLink()) return invalidVerdict(context, name, 'is a symbolic link; task files are never followed (a link could point at a secret outside the project): replace it with a regular file holding the task', flags, stat)
+  if (stat.isSymbolicLink()) return invalidVerdict(context, name, SYMLINK_REASON, flags, stat)
 
   // This very version of the file was judged on an earlier pass: its bytes are not read again.
   // A symlink or FIFO swapped in since is a miss (lookup wants a regular file), read below.
-  if (verdicts) {
-    const hit = verdicts.lookup(name, stat)
-    if (hit?.verdict.kind === 'invalid') {
-      if (!hasInvalid) await mark(name, () => writeInvalidMarker(taskPath, hit.verdict.kind === 'invalid' ? hit.verdict.reason : '', fingerprintOf(stat)))
-      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
-      return {id, kind: 'invalid', reason: hit.verdict.reason}
-    }
+  const hit = verdicts?.lookup(name, stat)
+  if (hit?.verdict.kind === 'invalid') {
+    const {reason} = hit.verdict
+    if (!hasInvalid) mark(name, () => writeInvalidMarker(taskPath, reason, fingerprintOf(stat)))
+    if (hasBlocked) mark(name, () => clearBlockedMarker(taskPath))
+    return {id, kind: 'invalid', reason}
+  }
 
-    if (hit?.verdict.kind === 'parsed') {
-      const meta = {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}
-      flags.staleInvalid = hasInvalid
-      return judgeParsed(context, name, flags, taskFromFields(hit.verdict.fields, id, meta, project), stat, hit.blocked)
-    }
+  if (hit?.verdict.kind === 'parsed') {
+    flags.staleInvalid = hasInvalid
+    const meta = {ctimeMs: stat.ctimeMs, ino: stat.ino, mtimeMs: stat.mtimeMs, path: taskPath, size: stat.size}
+    return judgeParsed(context, name, flags, taskFromFields(hit.verdict.fields, id, meta, project), stat, hit.blocked)
   }
 
   // A standing verdict on this exact version of the file: not read again. Any edit, replacement
@@ -265,13 +270,20 @@ async function judge(context: Context, name: string): Promise<Verdict> {
     const marker = readInvalidMarkerSync(taskPath)
     if (marker?.fingerprint && sameFingerprint(marker.fingerprint, fingerprintOf(stat))) {
       verdicts?.remember(name, stat, {kind: 'invalid', reason: marker.reason})
-      if (hasBlocked) await mark(name, () => clearBlockedMarker(taskPath))
+      if (hasBlocked) mark(name, () => clearBlockedMarker(taskPath))
       return {id, kind: 'invalid', reason: marker.reason}
     }
 
     flags.staleInvalid = true
   }
 
+  return readAndJudge(context, name, flags)
+}
+
+/** Judges a file from its bytes (no usable cached verdict): read, parse, remember what the bytes came to. */
+async function readAndJudge(context: Context, name: string, flags: Flags): Promise<Verdict> {
+  const {mark, project, verdicts} = context
+  const taskPath = `${context.inbox}/${name}`
   const read = await readTaskBytes(taskPath, (s) => isSettled(s, context.now, context.settleMs))
   if (read.kind === 'gone') return read
   if (read.kind === 'refused') {
@@ -280,8 +292,8 @@ async function judge(context: Context, name: string): Promise<Verdict> {
   }
 
   if (read.kind === 'unsettled') {
-    if (flags.staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
-    return {id, kind: 'settling', reason: `written ${Math.max(0, Math.round((context.now - read.stat.mtimeMs) / 100) / 10)}s ago; read once unchanged for ${context.settleMs / 1000}s`}
+    if (flags.staleInvalid) mark(name, () => clearInvalidMarker(taskPath))
+    return {id: name.slice(0, -'.md'.length), kind: 'settling', reason: `written ${Math.max(0, Math.round((context.now - read.stat.mtimeMs) / 100) / 10)}s ago; read once unchanged for ${context.settleMs / 1000}s`}
   }
 
   const parsed = await parseTaskBytes(read.bytes, {ctimeMs: read.stat.ctimeMs, ino: read.stat.ino, mtimeMs: read.stat.mtimeMs, path: taskPath, size: read.stat.size}, project)
@@ -298,13 +310,13 @@ interface Flags {
   staleInvalid: boolean
 }
 
-async function invalidVerdict(context: Context, name: string, why: string, flags: Flags, stat?: Stats): Promise<Verdict> {
+function invalidVerdict(context: Context, name: string, why: string, flags: Flags, stat?: Stats): Verdict {
   const taskPath = `${context.inbox}/${name}`
   const reason = markerReason(why)
   const current = stat ?? lstatOrUndefined(taskPath)
   const fingerprint: TaskFingerprint | undefined = current && fingerprintOf(current)
-  await context.mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
-  if (flags.hasBlocked) await context.mark(name, () => clearBlockedMarker(taskPath))
+  context.mark(name, () => writeInvalidMarker(taskPath, reason, fingerprint))
+  if (flags.hasBlocked) context.mark(name, () => clearBlockedMarker(taskPath))
   return {id: name.slice(0, -'.md'.length), kind: 'invalid', reason}
 }
 
@@ -312,48 +324,59 @@ async function invalidVerdict(context: Context, name: string, why: string, flags
  * The rest of the verdict on a task whose file is valid: the checks against other files (cwd after
  * realpath, dependencies), judged afresh on every pass, and its markers. `blocked`: the kind of
  * `.blocked` marker the cache says this tool left (the marker is then not read to find out).
+ * Synchronous unless a dependency chain must be followed through the inboxes.
  */
-async function judgeParsed(context: Context, name: string, flags: Flags, task: JudgedTask, stat: Stats, blocked: BlockedKind | undefined): Promise<Verdict> {
+function judgeParsed(context: Context, name: string, flags: Flags, task: JudgedTask, stat: Stats, blocked: BlockedKind | undefined): Verdict | Promise<Verdict> {
   const {mark, verdicts} = context
   const taskPath = `${context.inbox}/${name}`
-  const id = task.id
-  const finished = await finishTask({ok: true, task}, context.project.path)
+  const finished = finishTaskSync({ok: true, task}, context.project.path)
   if (!finished.ok) return invalidVerdict(context, name, finished.reason, flags, stat)
-  if (flags.staleInvalid) await mark(name, () => clearInvalidMarker(taskPath))
+  if (flags.staleInvalid) mark(name, () => clearInvalidMarker(taskPath))
 
-  const gate = await checkDependencies(task, context.lookup, {cache: context.cache, id, inboxCache: context.inboxCache, knownProjects: context.known})
-  if (!gate.ready) {
-    const reason = markerReason(gate.reason)
-    const kind: BlockedKind = gate.cycle === undefined ? 'wait' : 'cycle'
-    if (!flags.hasBlocked) {
-      // A marker another pass created meanwhile (false) is of a kind not known here.
-      await mark(name, async () => {
-        const created = await ensureBlockedMarker(taskPath, reason)
-        verdicts?.setBlocked(name, created ? kind : undefined)
+  const gate = gateDependencies(task, context.lookup, {cache: context.cache, knownProjects: context.known})
+  if (gate.ready) {
+    if (flags.hasBlocked) {
+      mark(name, async () => {
+        await clearBlockedMarker(taskPath)
+        verdicts?.setBlocked(name, undefined)
       })
-    } else if (blocked !== kind) {
-      const found: BlockedKind = ((await readMarkerReason(blockedMarkerPath(taskPath))) ?? '').startsWith(CYCLE_REASON_PREFIX) ? 'cycle' : 'wait'
-      // A cycle found among tasks already blocked, or broken by an edit: the marker says so.
-      if (found === kind) verdicts?.setBlocked(name, kind)
-      else {
-        await mark(name, async () => {
-          await replaceBlockedMarker(taskPath, reason)
-          verdicts?.setBlocked(name, kind)
-        })
-      }
     }
 
-    return {id, kind: 'blocked', reason, unresolved: gate.unresolved}
+    return {kind: 'ready', task}
   }
 
-  if (flags.hasBlocked) {
-    await mark(name, async () => {
-      await clearBlockedMarker(taskPath)
-      verdicts?.setBlocked(name, undefined)
+  if (gate.waiting === undefined) return blockedVerdict(context, name, flags, gate, blocked)
+  return waitingReason(task.project, gate, context.lookup, {cache: context.cache, id: task.id, inboxCache: context.inboxCache, knownProjects: context.known}).then((check) =>
+    blockedVerdict(context, name, flags, check as Extract<DependencyCheck, {ready: false}>, blocked),
+  )
+}
+
+/** A blocked verdict and its `.blocked` marker: created once, rewritten only when it turns into (or out of) a cycle. */
+function blockedVerdict(context: Context, name: string, flags: Flags, check: {reason: string; unresolved: string[]; cycle?: string[]}, blocked: BlockedKind | undefined): Verdict {
+  const {mark, verdicts} = context
+  const taskPath = `${context.inbox}/${name}`
+  const reason = markerReason(check.reason)
+  const kind: BlockedKind = check.cycle === undefined ? 'wait' : 'cycle'
+  if (!flags.hasBlocked) {
+    mark(name, async () => {
+      // A marker another pass created meanwhile (false) is of a kind not known here.
+      const created = await ensureBlockedMarker(taskPath, reason)
+      verdicts?.setBlocked(name, created ? kind : undefined)
     })
+  } else if (blocked !== kind) {
+    const found: BlockedKind = (readMarkerReasonSync(blockedMarkerPath(taskPath)) ?? '').startsWith(CYCLE_REASON_PREFIX) ? 'cycle' : 'wait'
+    // A cycle found among tasks already blocked, or broken by an edit: the marker says so.
+    if (found === kind) {
+      verdicts?.setBlocked(name, kind)
+    } else {
+      mark(name, async () => {
+        await replaceBlockedMarker(taskPath, reason)
+        verdicts?.setBlocked(name, kind)
+      })
+    }
   }
 
-  return {kind: 'ready', task}
+  return {id: name.slice(0, -'.md'.length), kind: 'blocked', reason, unresolved: check.unresolved}
 }
 
 function lstatOrUndefined(path: string): Stats | undefined {
@@ -391,22 +414,4 @@ async function quietly(warn: (message: string) => void, name: string, action: ()
   } catch (error) {
     warn(`${name}: ${error instanceof Error ? error.message : String(error)}`)
   }
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = Array.from({length: items.length})
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++
-      out[index] = await fn(items[index] as T)
-      // The reads are synchronous, so without a turn of the event loop now and then a SIGTERM
-      // (systemd stopping the unit) would wait for the whole inbox: its handler, which releases
-      // the lock, runs only between turns. Every 256 files costs nothing measurable.
-      if (index % 256 === 255) await new Promise((resolve) => setImmediate(resolve))
-    }
-  }
-
-  await Promise.all(Array.from({length: Math.max(1, Math.min(limit, items.length))}, worker))
-  return out
 }

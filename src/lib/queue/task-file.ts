@@ -463,7 +463,7 @@ export type TaskBytes =
   | {kind: 'unsettled'; stat: Stats}
   | {kind: 'gone'}
 
-const SYMLINK_REASON = 'is a symbolic link; task files are never followed (a link could point at a secret outside the project): replace it with a regular file holding the task'
+export const SYMLINK_REASON = 'is a symbolic link; task files are never followed (a link could point at a secret outside the project): replace it with a regular file holding the task'
 
 /**
  * Opens a task file without following a symlink or blocking on a FIFO, checks it is a regular
@@ -520,6 +520,11 @@ function readTaskBytesSync(path: string, settled: (stat: Stats) => boolean): Tas
  * even before `new-folder` exists. The launcher should check again (a link can change later).
  */
 export async function checkCwdInside(cwd: string, projectPath: string): Promise<Outcome<string>> {
+  return checkCwdInsideSync(cwd, projectPath)
+}
+
+/** checkCwdInside for the scan's hot path (a few local realpath calls). */
+export function checkCwdInsideSync(cwd: string, projectPath: string): Outcome<string> {
   const root = resolve(projectPath)
   if (!isInside(root, cwd)) return {ok: false, reason: cwdOutside(relative(root, cwd))}
   let realRoot: string
@@ -557,8 +562,13 @@ function cwdOutside(given: string, real?: string): string {
 
 /** Completes a parsed task with the filesystem checks parsing cannot do (cwd after realpath). */
 export async function finishTask<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): Promise<{ok: true; task: T} | {ok: false; reason: string}> {
+  return finishTaskSync(result, projectPath)
+}
+
+/** finishTask for the scan's hot path. */
+export function finishTaskSync<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): {ok: true; task: T} | {ok: false; reason: string} {
   if (!result.ok || result.task.cwd === resolvedRoot(projectPath)) return result
-  const inside = await checkCwdInside(result.task.cwd, projectPath)
+  const inside = checkCwdInsideSync(result.task.cwd, projectPath)
   return inside.ok ? result : inside
 }
 
