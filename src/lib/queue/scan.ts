@@ -152,7 +152,8 @@ export async function scanInbox(
 
   const stored = options.verdicts
   const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, verdicts: stored, warn}
-  for (const [index, name] of tasks.entries()) {
+  for (let index = 0; index < tasks.length; index++) {
+    const name = tasks[index] as string
     let verdict: Verdict
     try {
       // Synchronous unless the file must be parsed or a dependency chain followed: a steady pass

@@ -71,13 +71,15 @@ function fingerprint(stat: Pick<Stats, 'ctimeMs' | 'dev' | 'ino' | 'mtimeMs' | '
   return [stat.dev, stat.ino, stat.size, stat.mtimeMs, stat.ctimeMs]
 }
 
-function sameFingerprint(a: unknown, b: Fingerprint): boolean {
-  return Array.isArray(a) && a.length === 5 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3] && a[4] === b[4]
+function sameFingerprint(a: unknown, stat: Pick<Stats, 'ctimeMs' | 'dev' | 'ino' | 'mtimeMs' | 'size'>): boolean {
+  return Array.isArray(a) && a.length === 5 && a[0] === stat.dev && a[1] === stat.ino && a[2] === stat.size && a[3] === stat.mtimeMs && a[4] === stat.ctimeMs
 }
 
 /** One project's cache, loaded at the start of a pass and saved (only if something changed) at its end. */
 export class VerdictCache {
-  private readonly entries: Map<string, unknown>
+  /** As parsed from the file (own properties only are read): no copy into a Map, a pass reads each once. */
+  private readonly entries: Record<string, unknown>
+  private readonly loaded: number
   /** Entries for the files this pass met: what is saved (a deleted task's entry goes with it). */
   private readonly kept = new Map<string, Entry>()
   private changed = false
@@ -90,7 +92,8 @@ export class VerdictCache {
     entries: Record<string, unknown>,
     options: VerdictCacheOptions,
   ) {
-    this.entries = new Map(Object.entries(entries))
+    this.entries = entries
+    this.loaded = Object.keys(entries).length
     this.minAgeMs = options.minAgeMs ?? MIN_AGE_MS
     this.maxEntries = options.maxEntries ?? MAX_ENTRIES
   }
@@ -108,22 +111,21 @@ export class VerdictCache {
     }
 
     const cache = new VerdictCache(path, projectPath, entries, options)
-    cache.changed = Object.keys(entries).length === 0
+    cache.changed = cache.loaded === 0
     return cache
   }
 
   /** The verdict stored for file `name` if `stat` (an lstat of it) shows the very version that was judged. */
   lookup(name: string, stat: Stats): {verdict: CachedVerdict; blocked?: BlockedKind} | undefined {
-    if (!stat.isFile()) return undefined
-    const entry = this.entries.get(name)
-    if (!Array.isArray(entry) || entry.length !== 4) return undefined
-    const fp = fingerprint(stat)
-    if (!sameFingerprint(entry[0], fp)) return undefined
+    if (!stat.isFile() || !Object.hasOwn(this.entries, name)) return undefined
+    const entry = this.entries[name]
+    if (!Array.isArray(entry) || entry.length !== 4 || !sameFingerprint(entry[0], stat)) return undefined
     const verdict = this.decode(entry[1], entry[2])
     if (!verdict) return undefined
-    const kept = [fp, entry[1], entry[2], entry[3] === 1 || entry[3] === 2 ? entry[3] : 0] as Entry
-    this.keep(name, kept)
-    const blocked = kept[3] === 1 ? 'wait' : kept[3] === 2 ? 'cycle' : undefined
+    if (entry[3] !== 1 && entry[3] !== 2) entry[3] = 0
+    // Kept as loaded (checked above): it is saved back unchanged.
+    this.keep(name, entry as Entry)
+    const blocked = entry[3] === 1 ? 'wait' : entry[3] === 2 ? 'cycle' : undefined
     return blocked ? {blocked, verdict} : {verdict}
   }
 
@@ -154,7 +156,7 @@ export class VerdictCache {
 
   /** Writes the cache if this pass changed it or met fewer files than it held: temp file, then rename, 0600. */
   save(): void {
-    if (!this.changed && this.kept.size === this.entries.size) return
+    if (!this.changed && this.kept.size === this.loaded) return
     const data: CacheFile = {entries: Object.fromEntries(this.kept), format: CACHE_FORMAT, project: this.projectPath}
     mkdirSync(join(this.path, '..'), {mode: 0o700, recursive: true})
     const temp = tempPathFor(this.path)
