@@ -21,15 +21,28 @@ const MAX_CYCLE_WALK = 2000
 /** Lookups shared by the tasks of one pass: many tasks waiting on one id cost one stat. */
 export type DependencyCache = Map<string, boolean>
 
+const dirsOf = new Map<string, readonly [string, string]>()
+
+/** done/ and archive/ of a project, joined once per process (a pass looks up thousands of dependencies). */
+function finishedDirs(projectPath: string): readonly [string, string] {
+  let dirs = dirsOf.get(projectPath)
+  if (!dirs) {
+    dirs = [queueDir(projectPath, 'done'), queueDir(projectPath, 'archive')]
+    dirsOf.set(projectPath, dirs)
+  }
+
+  return dirs
+}
+
 /**
  * True when `<project>/.agent-queue/done/<id>.md` or `archive/<id>.md` is a regular file. A sync
  * lstat that does not throw on a missing file: most lookups miss, and an Error per miss dominated
  * the cost of a pass.
  */
 export function isTaskFinished(projectPath: string, taskId: string): boolean {
-  for (const state of ['done', 'archive'] as const) {
+  for (const dir of finishedDirs(projectPath)) {
     try {
-      if (lstatSync(`${queueDir(projectPath, state)}/${taskId}.md`, {throwIfNoEntry: false})?.isFile()) return true
+      if (lstatSync(`${dir}/${taskId}.md`, {throwIfNoEntry: false})?.isFile()) return true
     } catch {
       // Unreadable (EACCES, ENOTDIR): not finished there.
     }
@@ -111,10 +124,24 @@ export function gateDependencies(
 export async function checkDependencies(
   task: {project: string; dependsOn: ReadonlyArray<DependencyRef | string>},
   projectsByName: ReadonlyMap<string, {path: string}>,
-  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
+  options: WaitingOptions = {},
 ): Promise<DependencyCheck> {
   const gate = gateDependencies(task, projectsByName, options)
   return gate.ready || gate.waiting === undefined ? gate : waitingReason(task.project, gate, projectsByName, options)
+}
+
+export interface WaitingOptions {
+  cache?: DependencyCache
+  knownProjects?: ReadonlySet<string>
+  id?: string
+  inboxCache?: InboxDependencyCache
+  /** The task files of one project's inbox as just listed: a walk into that inbox looks there, not on disk. */
+  inboxNames?: {project: string; names: ReadonlySet<string>}
+}
+
+interface InboxLookup {
+  cache: InboxDependencyCache
+  names?: {project: string; names: ReadonlySet<string>}
 }
 
 /** The reason a task waits on `gate.waiting`: a dependency cycle through the inboxes (when `options.id` names the task), or the list. */
@@ -122,12 +149,13 @@ export async function waitingReason(
   project: string,
   gate: {unresolved: string[]; waiting: TaskRef[]},
   projectsByName: ReadonlyMap<string, {path: string}>,
-  options: {cache?: DependencyCache; knownProjects?: ReadonlySet<string>; id?: string; inboxCache?: InboxDependencyCache} = {},
+  options: WaitingOptions = {},
 ): Promise<DependencyCheck> {
   const {unresolved} = gate
   if (options.id !== undefined) {
     const known = options.knownProjects ?? new Set(projectsByName.keys())
-    const cycle = await findCycle({project, taskId: options.id}, gate.waiting, projectsByName, known, options.cache ?? new Map(), options.inboxCache ?? new Map())
+    const inbox: InboxLookup = {cache: options.inboxCache ?? new Map(), ...(options.inboxNames ? {names: options.inboxNames} : {})}
+    const cycle = await findCycle({project, taskId: options.id}, gate.waiting, projectsByName, known, options.cache ?? new Map(), inbox)
     if (cycle) return {cycle, ready: false, reason: cycleReason(cycle, project), unresolved}
   }
 
@@ -144,7 +172,8 @@ export interface TaskRef {
 export type InboxDependencyCache = Map<string, TaskRef[] | null>
 
 /** The dependencies of `inbox/<id>.md` that are not finished yet; null when no usable task file waits there. */
-async function waitingOn(ref: TaskRef, projectsByName: ReadonlyMap<string, {path: string}>, known: ReadonlySet<string>, finished: DependencyCache, inboxCache: InboxDependencyCache): Promise<TaskRef[] | null> {
+async function waitingOn(ref: TaskRef, projectsByName: ReadonlyMap<string, {path: string}>, known: ReadonlySet<string>, finished: DependencyCache, inbox: InboxLookup): Promise<TaskRef[] | null> {
+  const inboxCache = inbox.cache
   const key = `${ref.project}\0${ref.taskId}`
   const cached = inboxCache.get(key)
   if (cached !== undefined) return cached
@@ -153,7 +182,8 @@ async function waitingOn(ref: TaskRef, projectsByName: ReadonlyMap<string, {path
   const path = projectPath === undefined ? undefined : join(queueDir(projectPath, 'inbox'), `${ref.taskId}.md`)
   // Most dependencies a cycle walk follows are in no inbox: an lstat says so without the Error a
   // failed open() costs (2,000 of them in a pass over 10,000 tasks).
-  if (projectPath !== undefined && path !== undefined && lstatQuietly(path) !== undefined) {
+  const listed = inbox.names?.project === ref.project ? inbox.names.names.has(`${ref.taskId}.md`) : path !== undefined && lstatQuietly(path) !== undefined
+  if (projectPath !== undefined && path !== undefined && listed) {
     const read = await readTaskFile(path, {name: ref.project, path: projectPath})
     if (read.ok) {
       targets = []
@@ -188,7 +218,7 @@ async function findCycle(
   projectsByName: ReadonlyMap<string, {path: string}>,
   known: ReadonlySet<string>,
   finished: DependencyCache,
-  inboxCache: InboxDependencyCache,
+  inbox: InboxLookup,
 ): Promise<string[] | undefined> {
   const name = (ref: TaskRef) => `${ref.project}:${ref.taskId}`
   const target = name(start)
@@ -199,7 +229,7 @@ async function findCycle(
       if (id === target) return [...path, id]
       if (visited.has(id) || visited.size >= MAX_CYCLE_WALK) continue
       visited.add(id)
-      const next = await waitingOn(ref, projectsByName, known, finished, inboxCache)
+      const next = await waitingOn(ref, projectsByName, known, finished, inbox)
       const found = next && (await walk(next, [...path, id]))
       if (found) return found
     }

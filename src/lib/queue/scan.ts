@@ -151,7 +151,9 @@ export async function scanInbox(
   }
 
   const stored = options.verdicts
-  const context: Context = {cache, inbox, inboxCache: new Map(), known, lookup, mark, markers, now, project, settleMs, verdicts: stored, warn}
+  const taskNames: ReadonlySet<string> = new Set(tasks)
+  const inboxNames = {names: taskNames, project: project.name}
+  const context: Context = {cache, inbox, inboxCache: new Map(), inboxNames, known, lookup, mark, markers, now, project, settleMs, verdicts: stored, warn}
   for (let index = 0; index < tasks.length; index++) {
     const name = tasks[index] as string
     let verdict: Verdict
@@ -197,7 +199,6 @@ export async function scanInbox(
   }
 
   // Markers whose task is gone (claimed, deleted, renamed): nothing to say any more.
-  const taskNames = new Set(tasks)
   for (const marker of markers) {
     const taskName = marker.slice(0, marker.lastIndexOf('.'))
     if (!taskNames.has(taskName)) mark(marker, () => (marker.endsWith(BLOCKED_SUFFIX) ? clearBlockedMarker : clearInvalidMarker)(join(inbox, taskName)))
@@ -221,6 +222,8 @@ interface Context {
   inbox: string
   /** The dependencies of inbox tasks, read when following a chain to find a cycle. */
   inboxCache: InboxDependencyCache
+  /** This inbox's task files as listed at the start of the pass. */
+  inboxNames: {project: string; names: ReadonlySet<string>}
   known: ReadonlySet<string>
   lookup: ReadonlyMap<string, {path: string}>
   markers: ReadonlySet<string>
@@ -347,7 +350,7 @@ function judgeParsed(context: Context, name: string, flags: Flags, task: JudgedT
   }
 
   if (gate.waiting === undefined) return blockedVerdict(context, name, flags, gate, blocked)
-  return waitingReason(task.project, gate, context.lookup, {cache: context.cache, id: task.id, inboxCache: context.inboxCache, knownProjects: context.known}).then((check) =>
+  return waitingReason(task.project, gate, context.lookup, {cache: context.cache, id: task.id, inboxCache: context.inboxCache, inboxNames: context.inboxNames, knownProjects: context.known}).then((check) =>
     blockedVerdict(context, name, flags, check as Extract<DependencyCheck, {ready: false}>, blocked),
   )
 }

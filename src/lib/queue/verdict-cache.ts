@@ -110,9 +110,9 @@ export class VerdictCache {
       // Missing, a symlink, too large, not JSON: start empty; the save replaces it.
     }
 
-    const cache = new VerdictCache(path, projectPath, entries, options)
-    cache.changed = cache.loaded === 0
-    return cache
+    // An unusable file is replaced as soon as the pass has something to keep (remember), not before:
+    // an empty inbox writes nothing.
+    return new VerdictCache(path, projectPath, entries, options)
   }
 
   /** The verdict stored for file `name` if `stat` (an lstat of it) shows the very version that was judged. */
