@@ -82,6 +82,8 @@ export class VerdictCache {
   private readonly loaded: number
   /** Entries for the files this pass met: what is saved (a deleted task's entry goes with it). */
   private readonly kept = new Map<string, Entry>()
+  /** Files judged from this cache this pass (for tests and figures). */
+  hits = 0
   private changed = false
   private readonly minAgeMs: number
   private readonly maxEntries: number
@@ -126,6 +128,7 @@ export class VerdictCache {
     // Kept as loaded (checked above): it is saved back unchanged.
     this.keep(name, entry as Entry)
     const blocked = entry[3] === 1 ? 'wait' : entry[3] === 2 ? 'cycle' : undefined
+    this.hits += 1
     return blocked ? {blocked, verdict} : {verdict}
   }
 
