@@ -4,7 +4,8 @@
 // plus done tasks that half the dependencies resolve to. Every account is marked exhausted in
 // state.json, so the pass judges every inbox and writes the markers but dispatches nothing: no
 // tmux server is needed, and what is measured is the judging alone. The first pass over a tree
-// writes the markers; the steady-state passes after it find them in place.
+// reads every file, writes the markers and the verdict cache; the steady-state passes after it find
+// them in place and read no task file again (each is lstat'ed: its fingerprint).
 import {spawnSync} from 'node:child_process'
 import {closeSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -76,8 +77,10 @@ export async function world(tasksPerProject) {
     for (const account of ['main', 'backup']) tx.state.accounts[account] = {exhausted_until: '2099-01-01T00:00:00.000Z', last_hit: null}
     await tx.commit()
   })
-  // Past the settle time (2 s) of the last file written.
-  await sleep(2100)
+  // Past the settle time (2 s) of the last file written, and the verdict cache's age rule (3 s:
+  // verdict-cache.ts), so that the first pass reads every file and caches every verdict, as a
+  // first pass over files that have waited a while does.
+  await sleep(3100)
   return {cleanup: () => rmSync(dir, {force: true, recursive: true}), config, dir, expected}
 }
 
