@@ -3,7 +3,6 @@
 // parser before any lookup, so `../../tmp:foo` never becomes a path.
 import type {Stats} from 'node:fs'
 import {lstatSync} from 'node:fs'
-import {join} from 'node:path'
 
 import type {DependencyRef} from './task-file.js'
 
@@ -21,17 +20,17 @@ const MAX_CYCLE_WALK = 2000
 /** Lookups shared by the tasks of one pass: many tasks waiting on one id cost one stat. */
 export type DependencyCache = Map<string, boolean>
 
-const dirsOf = new Map<string, readonly [string, string]>()
+const dirsOf = new Map<string, {finished: readonly [string, string]; inbox: string}>()
 
-/** done/ and archive/ of a project, joined once per process (a pass looks up thousands of dependencies). */
-function finishedDirs(projectPath: string): readonly [string, string] {
-  let dirs = dirsOf.get(projectPath)
-  if (!dirs) {
-    dirs = [queueDir(projectPath, 'done'), queueDir(projectPath, 'archive')]
-    dirsOf.set(projectPath, dirs)
+/** done/ and archive/ (where a dependency is finished) and inbox/ of a project, joined once per process (a pass looks up thousands of dependencies). */
+function dirs(projectPath: string): {finished: readonly [string, string]; inbox: string} {
+  let found = dirsOf.get(projectPath)
+  if (!found) {
+    found = {finished: [queueDir(projectPath, 'done'), queueDir(projectPath, 'archive')], inbox: queueDir(projectPath, 'inbox')}
+    dirsOf.set(projectPath, found)
   }
 
-  return dirs
+  return found
 }
 
 /**
@@ -40,7 +39,7 @@ function finishedDirs(projectPath: string): readonly [string, string] {
  * the cost of a pass.
  */
 export function isTaskFinished(projectPath: string, taskId: string): boolean {
-  for (const dir of finishedDirs(projectPath)) {
+  for (const dir of dirs(projectPath).finished) {
     try {
       if (lstatSync(`${dir}/${taskId}.md`, {throwIfNoEntry: false})?.isFile()) return true
     } catch {
@@ -179,9 +178,9 @@ async function waitingOn(ref: TaskRef, projectsByName: ReadonlyMap<string, {path
   if (cached !== undefined) return cached
   const projectPath = projectsByName.get(ref.project)?.path
   let targets: TaskRef[] | null = null
-  const path = projectPath === undefined ? undefined : join(queueDir(projectPath, 'inbox'), `${ref.taskId}.md`)
-  // Most dependencies a cycle walk follows are in no inbox: an lstat says so without the Error a
-  // failed open() costs (2,000 of them in a pass over 10,000 tasks).
+  const path = projectPath === undefined ? undefined : `${dirs(projectPath).inbox}/${ref.taskId}.md`
+  // Most dependencies a cycle walk follows are in no inbox: the listing or an lstat says so without
+  // the Error a failed open() costs (2,000 of them in a pass over 10,000 tasks).
   const listed = inbox.names?.project === ref.project ? inbox.names.names.has(`${ref.taskId}.md`) : path !== undefined && lstatQuietly(path) !== undefined
   if (projectPath !== undefined && path !== undefined && listed) {
     const read = await readTaskFile(path, {name: ref.project, path: projectPath})

@@ -132,8 +132,10 @@ export async function scanInbox(
   }
 
   // Dependencies on projects missing from projectsByName are unknown, whatever knownProjects says.
-  const lookup = new Map([...projectsByName].filter(([name]) => knownProjects.has(name)))
-  const known = new Set(lookup.keys())
+  // (dispatch passes the same projects in both: no copy per project then.)
+  const same = projectsByName.size === knownProjects.size && [...projectsByName.keys()].every((name) => knownProjects.has(name))
+  const lookup = same ? projectsByName : new Map([...projectsByName].filter(([name]) => knownProjects.has(name)))
+  const known = same ? knownProjects : new Set(lookup.keys())
   const tasks: string[] = []
   const markers = new Set<string>()
   for (const name of entries) {
