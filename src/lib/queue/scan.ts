@@ -73,7 +73,7 @@ export interface MarkerUpdate {
 }
 
 export interface ScanResult {
-  /** Highest priority first, then the oldest file, then the id. Without the prompt: read it again to deliver (readTaskFile). */
+  /** Highest priority first, then the oldest file, then the id. Without the prompt: read it again to deliver (readReadyTask). */
   ready: JudgedTask[]
   blocked: {id: string; reason: string; unresolved: string[]}[]
   invalid: {id: string; reason: string}[]
