@@ -1,6 +1,6 @@
 // Shared measuring helpers for `npm run bench`.
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -184,6 +184,21 @@ export function ratioRow(measured, label, base, {name = label, limit, vs = base}
   }
 }
 
+/** The processes (not this one) working in `dir` or naming it in their environment or command line. */
+function processesIn(dir) {
+  const found = []
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      const where = readlinkSync(`/proc/${pid}/cwd`)
+      if (where.startsWith(dir) || readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir) || readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(dir)) found.push(pid)
+    } catch {}
+  }
+
+  return found
+}
+
 /**
  * A throw-away folder with a private tmux socket (the tests' tmux config: panes run a plain bash).
  * Returns {dir, socket, tmux(...args) → stdout, cleanup()}; cleanup kills the server, then removes
@@ -198,7 +213,14 @@ export function tmuxSandbox(prefix) {
       tmux('kill-server')
     } catch {}
 
-    // A hung-up simulated claude still runs its last hooks for a moment, writing into the folder.
+    // A hung-up simulated claude still runs its last hooks for a moment, writing into the folder,
+    // and a hook may have started a detached dispatch there: stop them all before removing it.
+    for (const pid of processesIn(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+
     rmSync(dir, {force: true, maxRetries: 20, recursive: true, retryDelay: 250})
   }
 

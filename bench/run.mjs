@@ -3,7 +3,8 @@
 // measured in the same run on the same machine. Cases live in bench/cases/*.mjs; each exports
 // `title` and `run()` returning rows {case, cpu?, cpuSpread?, wall, ratio, ratioSpread?, target?, meets?,
 // untrusted?, vs} (see ratioRow in lib.mjs). `npm run bench -- NAME`
-// runs only the cases whose file name contains NAME.
+// runs only the case named NAME (bench/cases/NAME.mjs) or, when there is none, the cases whose file
+// name contains NAME (`cold` → cold-start).
 import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -11,7 +12,8 @@ import {join} from 'node:path'
 import {NOISE, root, runs} from './lib.mjs'
 
 const only = process.argv[2]
-const files = readdirSync(join(root, 'bench', 'cases')).filter((f) => f.endsWith('.mjs') && (!only || f.includes(only))).sort()
+const all = readdirSync(join(root, 'bench', 'cases')).filter((f) => f.endsWith('.mjs'))
+const files = (all.includes(`${only}.mjs`) ? [`${only}.mjs`] : all.filter((f) => !only || f.includes(only))).sort()
 const rows = []
 const loadAtStart = loadavg()[0].toFixed(2)
 // Validated configs are cached under $XDG_CACHE_HOME: the bench's throw-away ones go to a temp folder.
