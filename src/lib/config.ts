@@ -35,8 +35,11 @@ export interface Config {
     resetGraceMs: number
     timezone?: string
     usage: {enabled: boolean; threshold: number; baseUrl: string; cacheTtlMs: number}
-    /** Per limit: swap now, or let Claude Code's own wait run (`auto`: when the reset is within the horizon or no account is usable). */
-    /** `checkOnLimit`: a usage-limit StopFailure starts `quota check` at once (the timer stays the safety net). */
+    /**
+     * Per limit: swap now, or let Claude Code's own wait run (`auto`: when the reset is within the
+     * horizon or no account is usable). `checkOnLimit`: a usage-limit StopFailure starts `quota
+     * check` at once (the timer stays the safety net).
+     */
     policy: {mode: 'auto' | 'swap' | 'wait'; waitHorizonMs: number; checkOnLimit: boolean}
   }
   /** `onStop`/`onAdd`: a pool session's Stop hook / `task add` starts a dispatch pass at once (the timer stays the safety net). */

@@ -282,7 +282,7 @@ async function refuseCycle(task: Task, id: string, projects: Project[]): Promise
 /** Runs the file through the reader: `task add` can never create a task that a pass would mark .invalid. */
 async function validate(text: string, body: string, path: string, project: Project, cwdFlag: boolean): Promise<Task> {
   const bytes = Buffer.from(text, 'utf8')
-  const parsed = await finishTask(await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
+  const parsed = finishTask(await parseTaskBytes(bytes, {ctimeMs: 0, ino: 0, mtimeMs: 0, path, size: bytes.length}, project), project.path)
   if (!parsed.ok) throw fail(cwdFlag && /^cwd/.test(parsed.reason) ? 'usage' : 'invalidData', `the task would be refused: ${parsed.reason}`)
   if (parsed.task.body !== body) throw fail('bug', `the task file for ${relative(project.path, path)} does not read back as the prompt given`)
   return parsed.task

@@ -41,7 +41,7 @@ import {
   sameFingerprint,
   writeInvalidMarker,
 } from './markers.js'
-import {fieldsOfTask, finishTaskSync, parseTaskBytes, readTaskBytes, readTaskFile, SYMLINK_REASON, taskFromFields, taskIdFromName} from './task-file.js'
+import {fieldsOfTask, finishTask, parseTaskBytes, readTaskBytes, readTaskFile, SYMLINK_REASON, taskFromFields, taskIdFromName} from './task-file.js'
 
 /** How long a task file must go unwritten before it is read (unless it was delivered by rename). */
 export const DEFAULT_SETTLE_MS = 2000
@@ -335,7 +335,7 @@ function invalidVerdict(context: Context, name: string, why: string, flags: Flag
 function judgeParsed(context: Context, name: string, flags: Flags, task: JudgedTask, stat: Stats, blocked: BlockedKind | undefined): Verdict | Promise<Verdict> {
   const {mark, verdicts} = context
   const taskPath = `${context.inbox}/${name}`
-  const finished = finishTaskSync({ok: true, task}, context.project.path)
+  const finished = finishTask({ok: true, task}, context.project.path)
   if (!finished.ok) return invalidVerdict(context, name, finished.reason, flags, stat)
   if (flags.staleInvalid) mark(name, () => clearInvalidMarker(taskPath))
 

@@ -519,12 +519,7 @@ function readTaskBytesSync(path: string, settled: (stat: Stats) => boolean): Tas
  * ancestor is realpath'd and the rest appended, so `link/new-folder` with `link -> /etc` is refused
  * even before `new-folder` exists. The launcher should check again (a link can change later).
  */
-export async function checkCwdInside(cwd: string, projectPath: string): Promise<Outcome<string>> {
-  return checkCwdInsideSync(cwd, projectPath)
-}
-
-/** checkCwdInside for the scan's hot path (a few local realpath calls). */
-export function checkCwdInsideSync(cwd: string, projectPath: string): Outcome<string> {
+export function checkCwdInside(cwd: string, projectPath: string): Outcome<string> {
   const root = resolve(projectPath)
   if (!isInside(root, cwd)) return {ok: false, reason: cwdOutside(relative(root, cwd))}
   let realRoot: string
@@ -560,15 +555,13 @@ function cwdOutside(given: string, real?: string): string {
   return `cwd: must stay inside the project (got ${quoteInput(given)}${real ? `, which resolves to ${quoteInput(real, 60)}` : ''}); e.g. ${EXAMPLES.cwd}`
 }
 
-/** Completes a parsed task with the filesystem checks parsing cannot do (cwd after realpath). */
-export async function finishTask<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): Promise<{ok: true; task: T} | {ok: false; reason: string}> {
-  return finishTaskSync(result, projectPath)
-}
-
-/** finishTask for the scan's hot path. */
-export function finishTaskSync<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): {ok: true; task: T} | {ok: false; reason: string} {
+/**
+ * Completes a parsed task with the filesystem checks parsing cannot do (cwd after realpath).
+ * Synchronous (a few local realpath calls): the scan runs it for every task of every pass.
+ */
+export function finishTask<T extends JudgedTask>(result: {ok: true; task: T} | {ok: false; reason: string}, projectPath: string): {ok: true; task: T} | {ok: false; reason: string} {
   if (!result.ok || result.task.cwd === resolvedRoot(projectPath)) return result
-  const inside = checkCwdInsideSync(result.task.cwd, projectPath)
+  const inside = checkCwdInside(result.task.cwd, projectPath)
   return inside.ok ? result : inside
 }
 
